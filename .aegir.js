@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url'
+
+const polyfill = fileURLToPath(new URL('./test/polyfill.cjs', import.meta.url))
+
+/** @type {import('aegir').PartialOptions} */
+export default {
+  build: {
+    bundle: false
+  },
+  test: {
+    files: ['dist/test/**/*.spec.js'],
+    // Tests run compiled from dist/ on every Node version. libp2p v3 and its
+    // compliance suite call Promise.withResolvers (Node >= 22): on Node 20 the
+    // polyfill adds it, in the test process only (src/ never uses it).
+    before: async () => ({ env: { NODE_OPTIONS: `--require ${polyfill}` } })
+  },
+  dependencyCheck: {
+    ignore: ['@libp2p/interface-compliance-tests']
+  }
+}

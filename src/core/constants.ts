@@ -1,0 +1,90 @@
+/**
+ * Wire constants of the yamux protocol and the limits this implementation
+ * enforces. Every number the protocol or our hardening relies on is named here.
+ */
+
+/** The only protocol version defined by the spec. */
+export const PROTOCOL_VERSION = 0
+
+/** Every frame starts with a fixed 12-byte header. */
+export const HEADER_LENGTH = 12
+
+/** Frame types (header byte 1). */
+export const FrameType = {
+  /** Carries `length` payload bytes for a stream. */
+  Data: 0,
+  /** `length` is a credit delta for the stream's send window. */
+  WindowUpdate: 1,
+  /** `length` is an opaque value echoed back by the peer. Stream id 0. */
+  Ping: 2,
+  /** `length` is a GoAway code. Stream id 0. */
+  GoAway: 3
+} as const
+export type FrameType = typeof FrameType[keyof typeof FrameType]
+
+/** Header flag bits (header bytes 2-3). Unknown bits are ignored on receipt. */
+export const Flag = {
+  /** Opens a stream; on a Ping, marks a request. */
+  SYN: 0x1,
+  /** Acknowledges a stream; on a Ping, marks a response. */
+  ACK: 0x2,
+  /** Half-closes the sender's side of a stream. */
+  FIN: 0x4,
+  /** Resets a stream. */
+  RST: 0x8
+} as const
+export type Flag = typeof Flag[keyof typeof Flag]
+
+/** GoAway codes (the `length` field of a GoAway frame). */
+export const GoAwayCode = {
+  NormalTermination: 0,
+  ProtocolError: 1,
+  InternalError: 2
+} as const
+export type GoAwayCode = typeof GoAwayCode[keyof typeof GoAwayCode]
+
+/** Largest value of a u32 header field (stream id, length, window). */
+export const MAX_U32 = 0xFFFF_FFFF
+
+/** Every stream starts with this window in both directions (spec). */
+export const INITIAL_STREAM_WINDOW = 256 * 1024
+
+/** Default cap for a stream's receive window once auto-tuned. */
+export const DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024
+
+/** Default payload bytes per Data frame we send: keeps one stream from hogging the link. */
+export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024
+
+/**
+ * We never send a Data frame with a larger payload: rust-yamux rejects
+ * bodies over 1 MiB and kills the connection.
+ */
+export const MAX_FRAME_SIZE_LIMIT = 1024 * 1024
+
+/** Smallest configurable payload per Data frame. */
+export const MIN_FRAME_SIZE = 1024
+
+/** libp2p/specs#547: at most this many of our streams may await an ACK. */
+export const MAX_ACK_BACKLOG = 256
+
+/**
+ * Most pongs we hold while the transport is not accepting writes; pings
+ * beyond it go unanswered (a peer that floods pings and stops reading gets
+ * no unbounded queue, rust-yamux CVE-2024-32984).
+ */
+export const MAX_PENDING_PONGS = 32
+
+/**
+ * Most control frames (window updates, RSTs, GoAway) queued while the
+ * transport is not accepting writes before the session is failed.
+ */
+export const MAX_PENDING_CONTROL_FRAMES = 4096
+
+/**
+ * Most payload bytes one stream keeps queued inside the core, waiting for
+ * the transport. Further bytes stay with the caller, who is told to wait.
+ */
+export const MAX_STREAM_SEND_QUEUE = 1024 * 1024
+
+/** Payload bytes gathered into one transport write before it is emitted. */
+export const FLUSH_BATCH_BYTES = 256 * 1024

@@ -5,8 +5,8 @@
 import {
   DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_STREAM_WINDOW, INITIAL_STREAM_WINDOW, MAX_ACK_BACKLOG,
   MAX_FRAME_SIZE_LIMIT, MAX_U32, MIN_FRAME_SIZE
-} from './constants.js'
-import { InvalidConfigError } from './errors.js'
+} from './constants.ts'
+import { InvalidConfigError } from './errors.ts'
 
 /** A logger the core calls on rare events only (never per frame). */
 export interface CoreLogger {
@@ -18,34 +18,40 @@ export interface SessionConfig {
   /**
    * Inbound streams the peer may open that the application has not yet
    * accepted; a SYN beyond it is answered with RST (hashicorp: AcceptBacklog).
+   *
    * @default 256
    */
   acceptBacklog: number
   /**
    * Send pings periodically and close the session if one goes unanswered.
+   *
    * @default true
    */
   enableKeepAlive: boolean
   /**
    * Milliseconds between keep-alive pings; a ping is only sent after this
    * long without hearing from the peer.
+   *
    * @default 30000
    */
   keepAliveInterval: number
   /**
    * Milliseconds a ping may wait for its pong, and the transport may refuse
    * writes while we have frames to send, before the session fails.
+   *
    * @default 10000
    */
   connectionWriteTimeout: number
   /**
    * Receive window (bytes) we advertise for each new stream. The spec fixes
    * 256 KiB as the starting point; anything above it is granted in the SYN/ACK.
+   *
    * @default 262144
    */
   initialStreamWindowSize: number
   /**
    * Largest receive window (bytes) a stream grows to by auto-tuning.
+   *
    * @default 16777216
    */
   maxStreamWindowSize: number
@@ -53,42 +59,49 @@ export interface SessionConfig {
    * Sum of all streams' receive windows (bytes) this session may grant: caps
    * the memory a peer can make us buffer when the application stops reading.
    * Auto-tuning stops growing windows once it is reached.
+   *
    * @default 1073741824
    */
   maxSessionWindowSize: number
   /**
    * Milliseconds a stream we opened may wait for the peer's ACK before it is
    * reset with a TimeoutError. 0 disables.
+   *
    * @default 75000
    */
   streamOpenTimeout: number
   /**
    * Milliseconds a stream we half-closed may wait without hearing from the
    * peer before it is reset with a TimeoutError. 0 disables.
+   *
    * @default 300000
    */
   streamCloseTimeout: number
   /**
    * Largest payload (bytes) of a Data frame we send. At most 1 MiB, the
    * largest frame every implementation accepts.
+   *
    * @default 65536
    */
   maxFrameSize: number
   /**
    * Most streams the peer may have open at once; a SYN beyond it is answered
    * with RST, the session carries on.
+   *
    * @default 1000
    */
   maxInboundStreams: number
   /**
    * Most streams we may have open at once; opening another throws
    * StreamLimitError.
+   *
    * @default 1000
    */
   maxOutboundStreams: number
   /**
    * Most of our streams that may wait for an ACK at once (libp2p/specs#547).
    * Streams opened beyond it are held back, SYN unsent, until an ACK arrives.
+   *
    * @default 256
    */
   maxAckBacklog: number
@@ -115,7 +128,7 @@ export function defaultConfig (): SessionConfig {
 }
 
 function check (ok: boolean, message: string): void {
-  if (!ok) throw new InvalidConfigError(message)
+  if (!ok) { throw new InvalidConfigError(message) }
 }
 
 function isCount (n: unknown): n is number {
@@ -152,7 +165,7 @@ export function verifyConfig (config: SessionConfig): void {
 export function resolveConfig (overrides: Partial<SessionConfig> = {}): SessionConfig {
   const config = defaultConfig()
   for (const [key, value] of Object.entries(overrides)) {
-    if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value
+    if (value !== undefined) { (config as unknown as Record<string, unknown>)[key] = value }
   }
   verifyConfig(config)
   return config

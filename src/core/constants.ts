@@ -10,38 +10,35 @@ export const PROTOCOL_VERSION = 0
 export const HEADER_LENGTH = 12
 
 /** Frame types (header byte 1). */
-export const FrameType = {
+export enum FrameType {
   /** Carries `length` payload bytes for a stream. */
-  Data: 0,
+  Data = 0,
   /** `length` is a credit delta for the stream's send window. */
-  WindowUpdate: 1,
+  WindowUpdate = 1,
   /** `length` is an opaque value echoed back by the peer. Stream id 0. */
-  Ping: 2,
+  Ping = 2,
   /** `length` is a GoAway code. Stream id 0. */
-  GoAway: 3
-} as const
-export type FrameType = typeof FrameType[keyof typeof FrameType]
+  GoAway = 3
+}
 
 /** Header flag bits (header bytes 2-3). Unknown bits are ignored on receipt. */
-export const Flag = {
+export enum Flag {
   /** Opens a stream; on a Ping, marks a request. */
-  SYN: 0x1,
+  SYN = 0x1,
   /** Acknowledges a stream; on a Ping, marks a response. */
-  ACK: 0x2,
+  ACK = 0x2,
   /** Half-closes the sender's side of a stream. */
-  FIN: 0x4,
+  FIN = 0x4,
   /** Resets a stream. */
-  RST: 0x8
-} as const
-export type Flag = typeof Flag[keyof typeof Flag]
+  RST = 0x8
+}
 
 /** GoAway codes (the `length` field of a GoAway frame). */
-export const GoAwayCode = {
-  NormalTermination: 0,
-  ProtocolError: 1,
-  InternalError: 2
-} as const
-export type GoAwayCode = typeof GoAwayCode[keyof typeof GoAwayCode]
+export enum GoAwayCode {
+  NormalTermination = 0,
+  ProtocolError = 1,
+  InternalError = 2
+}
 
 /** Largest value of a u32 header field (stream id, length, window). */
 export const MAX_U32 = 0xFFFF_FFFF

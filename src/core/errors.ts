@@ -4,7 +4,7 @@
  * module) and, where the error ends a session, `goAwayCode` says what was
  * (or would be) sent to the peer.
  */
-import { GoAwayCode } from './constants.js'
+import { GoAwayCode } from './constants.ts'
 
 export abstract class YamuxError extends Error {
   /** The GoAway code this error puts on the wire when it ends a session. */

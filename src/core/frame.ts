@@ -8,8 +8,8 @@
  * 4 GiB frame costs us nothing until the bytes actually arrive, and then
  * only what the receiving stream's window allows.
  */
-import { FrameType, HEADER_LENGTH, MAX_U32, PROTOCOL_VERSION } from './constants.js'
-import { InvalidMsgTypeError, InvalidVersionError } from './errors.js'
+import { FrameType, HEADER_LENGTH, PROTOCOL_VERSION } from './constants.ts'
+import { InvalidMsgTypeError, InvalidVersionError } from './errors.ts'
 
 export interface FrameHeader {
   type: FrameType
@@ -109,7 +109,7 @@ export class FrameDecoder {
   }
 
   push (chunk: Uint8Array): void {
-    if (this.failed) return
+    if (this.failed) { return }
     try {
       this.decode(chunk)
     } catch (err) {
@@ -145,7 +145,7 @@ export class FrameDecoder {
         this.headerBuf.set(chunk.subarray(pos, pos + n), this.headerFill)
         this.headerFill += n
         pos += n
-        if (this.headerFill < HEADER_LENGTH) return
+        if (this.headerFill < HEADER_LENGTH) { return }
         this.headerFill = 0
         header = decodeHeader(this.headerBuf, 0)
       }
@@ -159,9 +159,4 @@ export class FrameDecoder {
       }
     }
   }
-}
-
-/** Whether `n` fits a u32 header field. */
-export function isU32 (n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n <= MAX_U32
 }

@@ -5,8 +5,9 @@
  * scratch region only ever advances, so views handed to the transport are
  * never overwritten.
  */
-import { HEADER_LENGTH, type FrameType } from './constants.js'
-import { encodeHeaderInto } from './frame.js'
+import { HEADER_LENGTH } from './constants.ts'
+import { encodeHeaderInto } from './frame.ts'
+import type { FrameType } from './constants.ts'
 
 const SCRATCH_SIZE = 16 * 1024
 /** Payload pieces up to this size are copied next to their header. */

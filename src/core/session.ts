@@ -12,20 +12,22 @@
  * leave as one transport write, control frames first, then data frames
  * taken round-robin from the streams with data to send.
  */
+import { resolveConfig } from './config.ts'
 import {
   Flag, FLUSH_BATCH_BYTES, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, MAX_PENDING_CONTROL_FRAMES,
   MAX_PENDING_PONGS, MAX_STREAM_SEND_QUEUE, MAX_U32
-} from './constants.js'
-import { resolveConfig, type SessionConfig } from './config.js'
+} from './constants.ts'
 import {
   ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InvalidMsgTypeError,
   KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError, SessionShutdownError,
   StreamClosedError, StreamLimitError, StreamsExhaustedError, TimeoutError, UnexpectedFlagError,
   WindowOverflowError, YamuxError
-} from './errors.js'
-import { FrameDecoder, type FrameHeader, type FrameSink } from './frame.js'
-import { OutputBatch } from './output-batch.js'
-import { OpenState, StreamRecord, WriteState } from './stream-record.js'
+} from './errors.ts'
+import { FrameDecoder } from './frame.ts'
+import { OutputBatch } from './output-batch.ts'
+import { OpenState, StreamRecord, WriteState } from './stream-record.ts'
+import type { SessionConfig } from './config.ts'
+import type { FrameHeader, FrameSink } from './frame.ts'
 
 /** Clock and scheduling, injected. */
 export interface SessionEnvironment {
@@ -189,7 +191,7 @@ export class Session implements FrameSink {
 
   /** Feeds bytes read from the transport. */
   receive (chunk: Uint8Array): void {
-    if (this.closed) return
+    if (this.closed) { return }
     this.heardFromPeer = true
     this.stats.bytesReceived += chunk.byteLength
     try {
@@ -205,13 +207,13 @@ export class Session implements FrameSink {
    * RemoteGoAwayError, StreamLimitError or StreamsExhaustedError.
    */
   openStream (): number {
-    if (this.closed || this.localGoAway) throw new SessionShutdownError()
-    if (this.remoteGoAway) throw new RemoteGoAwayError(GoAwayCode.NormalTermination)
+    if (this.closed || this.localGoAway) { throw new SessionShutdownError() }
+    if (this.remoteGoAway) { throw new RemoteGoAwayError(GoAwayCode.NormalTermination) }
     if (this.outboundCount >= this.config.maxOutboundStreams) {
       throw new StreamLimitError(`too many outbound streams (limit ${this.config.maxOutboundStreams})`)
     }
     const id = this.nextStreamId
-    if (id > MAX_U32) throw new StreamsExhaustedError()
+    if (id > MAX_U32) { throw new StreamsExhaustedError() }
     this.nextStreamId += 2
     const stream = this.addStream(id, true)
     stream.pendingFlags = Flag.SYN
@@ -227,7 +229,7 @@ export class Session implements FrameSink {
   /** Acknowledges an inbound stream (its ACK leaves with the next frame). */
   acceptStream (id: number): void {
     const stream = this.streams.get(id)
-    if (stream === undefined || stream.openState !== OpenState.AcceptPending) return
+    if (stream === undefined || stream.openState !== OpenState.AcceptPending) { return }
     stream.openState = OpenState.Established
     this.unacceptedCount--
     stream.pendingFlags |= Flag.ACK
@@ -247,27 +249,37 @@ export class Session implements FrameSink {
       throw new StreamClosedError(`stream ${id} is closed for writing`)
     }
     const length = data.byteLength
-    if (length === 0) return 0
+    if (length === 0) { return 0 }
     const room = stream.room(MAX_STREAM_SEND_QUEUE)
     const taken = room < length ? room : length
-    if (taken < length) this.waitWritable(stream)
-    if (taken === 0) return 0
+    if (taken < length) { this.waitWritable(stream) }
+    if (taken === 0) { return 0 }
     stream.enqueue(taken === length ? data : data.subarray(0, taken))
     this.needData(stream)
     return taken
   }
 
+  /**
+   * Caps how far auto-tuning may grow stream `id`'s receive window, e.g. to
+   * the most the owner will buffer for it. Never below the current window.
+   */
+  limitReceiveWindow (id: number, maxBytes: number): void {
+    const stream = this.streams.get(id)
+    if (stream === undefined) { return }
+    stream.maxRecvWindow = Math.max(stream.recvWindow, Math.min(maxBytes, this.config.maxStreamWindowSize))
+  }
+
   /** Bytes stream `id` could take right now. */
   writableLength (id: number): number {
     const stream = this.streams.get(id)
-    if (stream === undefined || stream.writeState !== WriteState.Open) return 0
+    if (stream === undefined || stream.writeState !== WriteState.Open) { return 0 }
     return stream.room(MAX_STREAM_SEND_QUEUE)
   }
 
   /** Half-closes stream `id`: FIN leaves after the bytes already queued. */
   closeWrite (id: number): void {
     const stream = this.streams.get(id)
-    if (stream === undefined || stream.writeState !== WriteState.Open) return
+    if (stream === undefined || stream.writeState !== WriteState.Open) { return }
     stream.writeState = WriteState.FinPending
     this.needData(stream)
   }
@@ -275,7 +287,7 @@ export class Session implements FrameSink {
   /** Resets stream `id`: queued data is dropped, RST is sent, the stream is forgotten. */
   reset (id: number): void {
     const stream = this.streams.get(id)
-    if (stream === undefined) return
+    if (stream === undefined) { return }
     this.resetStream(stream)
   }
 
@@ -285,10 +297,10 @@ export class Session implements FrameSink {
    */
   consume (id: number, bytes: number): void {
     const stream = this.streams.get(id)
-    if (stream === undefined) return
+    if (stream === undefined) { return }
     stream.consumed += bytes
     // no credit after the peer's FIN: it cannot send more (js-libp2p#2505)
-    if (!stream.readClosed && stream.consumed * 2 >= stream.recvWindow) this.needUpdate(stream)
+    if (!stream.readClosed && stream.consumed * 2 >= stream.recvWindow) { this.needUpdate(stream) }
   }
 
   /**
@@ -306,7 +318,7 @@ export class Session implements FrameSink {
 
   /** The transport can take writes again. */
   transportDrained (): void {
-    if (!this.blocked || this.closed) return
+    if (!this.blocked || this.closed) { return }
     this.blocked = false
     this.flush()
   }
@@ -316,11 +328,11 @@ export class Session implements FrameSink {
    * once queued data has left. Open streams carry on.
    */
   goAway (): void {
-    if (this.closed || this.localGoAway) return
+    if (this.closed || this.localGoAway) { return }
     this.localGoAway = true
     for (let i = this.heldHead; i < this.heldOpens.length; i++) {
       const stream = this.heldOpens[i]
-      if (!stream.gone) this.dropStream(stream, new SessionShutdownError())
+      if (!stream.gone) { this.dropStream(stream, new SessionShutdownError()) }
     }
     this.heldOpens.length = 0
     this.heldHead = 0
@@ -333,20 +345,20 @@ export class Session implements FrameSink {
    * if it has none). Either way every stream is forgotten and `onClose` runs.
    */
   close (error?: Error): void {
-    if (this.closed) return
+    if (this.closed) { return }
     if (error !== undefined) {
       this.fail(toYamuxError(error))
       return
     }
     this.localGoAway = true
     this.flush()
-    if (!this.goAwaySent) this.emitGoAway(GoAwayCode.NormalTermination, true)
+    if (!this.goAwaySent) { this.emitGoAway(GoAwayCode.NormalTermination, true) }
     this.terminate(undefined)
   }
 
   /** The transport closed: every stream ends; `onClose` runs with `error`. */
   transportClosed (error?: Error): void {
-    if (this.closed) return
+    if (this.closed) { return }
     this.terminate(error === undefined ? undefined : toYamuxError(error))
   }
 
@@ -364,7 +376,7 @@ export class Session implements FrameSink {
       case FrameType.Ping:
         this.onPing(header)
         break
-      case FrameType.GoAway:
+      default: // GoAway: the decoder admits no other type
         this.onRemoteGoAway(header.length)
         break
     }
@@ -372,27 +384,27 @@ export class Session implements FrameSink {
 
   onPayload (_header: FrameHeader, piece: Uint8Array): void {
     const stream = this.rxStream
-    if (stream !== undefined && !stream.gone) this.handler.onData(stream.id, piece)
+    if (stream !== undefined && !stream.gone) { this.handler.onData(stream.id, piece) }
   }
 
   onFrameEnd (header: FrameHeader): void {
     const stream = this.rxStream
     this.rxStream = undefined
-    if (stream === undefined || (header.flags & Flag.FIN) === 0 || stream.gone || stream.readClosed) return
+    if (stream === undefined || (header.flags & Flag.FIN) === 0 || stream.gone || stream.readClosed) { return }
     stream.readClosed = true
     this.handler.onRemoteClose(stream.id)
-    if (stream.writeState === WriteState.FinSent && !stream.gone) this.forget(stream)
+    if (stream.writeState === WriteState.FinSent && !stream.gone) { this.forget(stream) }
   }
 
   private onStreamHeader (header: FrameHeader): void {
     const { flags, streamId: id, type, length } = header
     if (id === 0) {
-      if ((flags & Flag.SYN) !== 0) throw new UnexpectedFlagError('SYN on stream 0')
+      if ((flags & Flag.SYN) !== 0) { throw new UnexpectedFlagError('SYN on stream 0') }
       throw new InvalidMsgTypeError(`${type === FrameType.Data ? 'Data' : 'WindowUpdate'} frame on stream 0`)
     }
     let stream = this.streams.get(id)
     if ((flags & Flag.SYN) !== 0) {
-      if (stream !== undefined) throw new DuplicateStreamError(`duplicate SYN for stream ${id}`)
+      if (stream !== undefined) { throw new DuplicateStreamError(`duplicate SYN for stream ${id}`) }
       if ((id % 2 === 1) === this.client) {
         throw new UnexpectedFlagError(`SYN for stream ${id}, an id of ours: both ends have the same role`)
       }
@@ -400,13 +412,13 @@ export class Session implements FrameSink {
         throw new ReceiveWindowExceededError(`SYN frame of stream ${id} carries ${length} bytes, more than the initial window`)
       }
       stream = this.acceptInbound(id)
-      if (stream === undefined) return
+      if (stream === undefined) { return }
     } else if (stream === undefined) {
       return // frames for closed or unknown streams are expected in flight: discard
     }
 
-    if ((flags & Flag.ACK) !== 0 && stream.openState === OpenState.SynSent) this.onAck(stream)
-    if (stream.writeState === WriteState.FinSent) stream.lastHeardAt = this.env.now()
+    if ((flags & Flag.ACK) !== 0 && stream.openState === OpenState.SynSent) { this.onAck(stream) }
+    if (stream.writeState === WriteState.FinSent) { stream.lastHeardAt = this.env.now() }
 
     if ((flags & Flag.RST) !== 0) {
       // a WindowUpdate|RST carries an error code, not credit (libp2p/specs#622)
@@ -415,7 +427,7 @@ export class Session implements FrameSink {
     }
 
     if (type === FrameType.WindowUpdate) {
-      if (length > 0) this.addSendCredit(stream, length)
+      if (length > 0) { this.addSendCredit(stream, length) }
       this.rxStream = stream // for FIN
       return
     }
@@ -425,7 +437,7 @@ export class Session implements FrameSink {
     }
     stream.recvAvailable -= length
     // data after the peer's FIN is a peer bug: discarded
-    if (!stream.readClosed) this.rxStream = stream
+    if (!stream.readClosed) { this.rxStream = stream }
   }
 
   private acceptInbound (id: number): StreamRecord | undefined {
@@ -453,8 +465,7 @@ export class Session implements FrameSink {
     }
     const wasEmpty = stream.sendWindow === 0
     stream.sendWindow = window
-    if (wasEmpty && stream.queued > 0) this.needData(stream)
-    else if (stream.wantsWritable) this.scheduleFlush()
+    if (wasEmpty && stream.queued > 0) { this.needData(stream) } else if (stream.wantsWritable) { this.scheduleFlush() }
   }
 
   private onPing (header: FrameHeader): void {
@@ -472,7 +483,7 @@ export class Session implements FrameSink {
       this.pingInFlight = false
       const callbacks = this.pingCallbacks
       this.pingCallbacks = []
-      for (const callback of callbacks) callback(undefined, rtt)
+      for (const callback of callbacks) { callback(undefined, rtt) }
     }
   }
 
@@ -481,13 +492,13 @@ export class Session implements FrameSink {
       this.fail(new RemoteGoAwayError(code))
       return
     }
-    if (this.remoteGoAway) return
+    if (this.remoteGoAway) { return }
     this.remoteGoAway = true
     // ours that never left cannot be accepted any more
     const error = new RemoteGoAwayError(code)
     for (let i = this.heldHead; i < this.heldOpens.length; i++) {
       const stream = this.heldOpens[i]
-      if (!stream.gone) this.dropStream(stream, error)
+      if (!stream.gone) { this.dropStream(stream, error) }
     }
     this.heldOpens.length = 0
     this.heldHead = 0
@@ -499,11 +510,10 @@ export class Session implements FrameSink {
   // =====================================================================
 
   private addStream (id: number, outbound: boolean): StreamRecord {
-    const stream = new StreamRecord(id, outbound, this.config.initialStreamWindowSize, this.env.now())
+    const stream = new StreamRecord(id, outbound, this.config.initialStreamWindowSize, this.config.maxStreamWindowSize, this.env.now())
     this.streams.set(id, stream)
     this.windowTotal += stream.recvWindow
-    if (outbound) this.outboundCount++
-    else this.inboundCount++
+    if (outbound) { this.outboundCount++ } else { this.inboundCount++ }
     return stream
   }
 
@@ -517,14 +527,14 @@ export class Session implements FrameSink {
       this.openDeadlines.push({ stream, at })
       this.armTimer(at)
     }
-    if (stream.hasSendable()) this.needData(stream)
+    if (stream.hasSendable()) { this.needData(stream) }
     this.needUpdate(stream)
   }
 
   private releaseHeldOpens (): void {
     while (this.heldHead < this.heldOpens.length && this.ackBacklog < this.config.maxAckBacklog) {
       const stream = this.heldOpens[this.heldHead++]
-      if (!stream.gone) this.activate(stream)
+      if (!stream.gone) { this.activate(stream) }
     }
     if (this.heldHead === this.heldOpens.length) {
       this.heldOpens.length = 0
@@ -534,7 +544,7 @@ export class Session implements FrameSink {
 
   /** Local reset: RST on the wire if the peer knows the stream, then forget it. */
   private resetStream (stream: StreamRecord): void {
-    if (!stream.held) this.queueReset(stream.id)
+    if (!stream.held) { this.queueReset(stream.id) }
     this.forget(stream)
   }
 
@@ -545,7 +555,7 @@ export class Session implements FrameSink {
   }
 
   private forget (stream: StreamRecord): void {
-    if (stream.gone) return
+    if (stream.gone) { return }
     stream.gone = true
     this.streams.delete(stream.id)
     this.windowTotal -= stream.recvWindow
@@ -558,7 +568,7 @@ export class Session implements FrameSink {
       }
     } else {
       this.inboundCount--
-      if (stream.openState === OpenState.AcceptPending) this.unacceptedCount--
+      if (stream.openState === OpenState.AcceptPending) { this.unacceptedCount-- }
     }
   }
 
@@ -571,7 +581,7 @@ export class Session implements FrameSink {
   }
 
   private needUpdate (stream: StreamRecord): void {
-    if (stream.held) return
+    if (stream.held) { return }
     if (!stream.inUpdateLane) {
       stream.inUpdateLane = true
       this.updateLane.push(stream)
@@ -600,24 +610,24 @@ export class Session implements FrameSink {
   // =====================================================================
 
   private scheduleFlush (): void {
-    if (this.flushScheduled || this.closed) return
+    if (this.flushScheduled || this.closed) { return }
     this.flushScheduled = true
     this.env.defer(this.flushTask)
   }
 
   /** Emits pending frames until done or the transport asks us to wait. */
   private flush (): void {
-    if (this.closed || this.blocked) return
+    if (this.closed || this.blocked) { return }
     const batch = this.batch
 
     // control frames first: they are small and unblock the peer
-    for (const value of this.pendingPongs) batch.header(FrameType.Ping, Flag.ACK, 0, value)
+    for (const value of this.pendingPongs) { batch.header(FrameType.Ping, Flag.ACK, 0, value) }
     this.pendingPongs.length = 0
     if (this.pendingPingId >= 0) {
       batch.header(FrameType.Ping, Flag.SYN, 0, this.pendingPingId)
       this.pendingPingId = -1
     }
-    for (const id of this.pendingResets) batch.header(FrameType.WindowUpdate, Flag.RST, id, 0)
+    for (const id of this.pendingResets) { batch.header(FrameType.WindowUpdate, Flag.RST, id, 0) }
     this.stats.framesSent += this.pendingResets.length
     this.pendingResets.length = 0
     this.emitWindowUpdates()
@@ -629,7 +639,7 @@ export class Session implements FrameSink {
       for (let i = 0; i < lane.length; i++) {
         const stream = lane[i]
         stream.inDataLane = false
-        if (stream.gone || !stream.hasSendable()) continue
+        if (stream.gone || !stream.hasSendable()) { continue }
         if (this.blocked) {
           // keep the rest for the next flush
           stream.inDataLane = true
@@ -641,17 +651,17 @@ export class Session implements FrameSink {
           stream.inDataLane = true
           this.dataLane.push(stream)
         }
-        if (batch.byteLength >= FLUSH_BATCH_BYTES) this.emitBatch()
+        if (batch.byteLength >= FLUSH_BATCH_BYTES) { this.emitBatch() }
       }
       lane = this.dataLane
-      if (this.blocked || this.closed) break
+      if (this.blocked || this.closed) { break }
     }
 
     if (this.localGoAway && !this.goAwaySent && this.dataLane.length === 0 && !this.blocked && !this.closed) {
       this.emitGoAway(GoAwayCode.NormalTermination, false)
     }
-    if (!batch.isEmpty && !this.closed) this.emitBatch()
-    if (!this.blocked && !this.closed) this.notifyWritable()
+    if (!batch.isEmpty && !this.closed) { this.emitBatch() }
+    if (!this.blocked && !this.closed) { this.notifyWritable() }
   }
 
   private emitWindowUpdates (): void {
@@ -659,10 +669,10 @@ export class Session implements FrameSink {
     for (let i = 0; i < lane.length; i++) {
       const stream = lane[i]
       stream.inUpdateLane = false
-      if (stream.gone) continue
+      if (stream.gone) { continue }
       const credit = this.takeCredit(stream)
       let flags = stream.pendingFlags
-      if (credit === 0 && flags === 0) continue
+      if (credit === 0 && flags === 0) { continue }
       if (credit === 0 && stream.hasSendable()) {
         // SYN/ACK without credit ride on the stream's first data frame, sent
         // now so streams open in the order they were created
@@ -699,9 +709,9 @@ export class Session implements FrameSink {
       // QUIC-style tuning: half the window went in under two RTTs, so the
       // window, not the link, limits the sender; double it (within limits)
       const rtt = this.srtt > MIN_TUNING_RTT ? this.srtt : MIN_TUNING_RTT
-      if (this.srtt > 0 && now - stream.lastUpdateAt < 2 * rtt && window < this.config.maxStreamWindowSize) {
+      if (this.srtt > 0 && now - stream.lastUpdateAt < 2 * rtt && window < stream.maxRecvWindow) {
         const budget = this.config.maxSessionWindowSize - this.windowTotal
-        growth = Math.min(window, this.config.maxStreamWindowSize - window, budget > 0 ? budget : 0)
+        growth = Math.min(window, stream.maxRecvWindow - window, budget > 0 ? budget : 0)
         stream.recvWindow += growth
         this.windowTotal += growth
       }
@@ -718,24 +728,24 @@ export class Session implements FrameSink {
 
   private emitDataFrame (stream: StreamRecord): void {
     const batch = this.batch
-    let n = stream.queued
-    if (n > stream.sendWindow) n = stream.sendWindow
-    if (n > this.config.maxFrameSize) n = this.config.maxFrameSize
+    let n = stream.headLength()
+    if (n > stream.sendWindow) { n = stream.sendWindow }
+    if (n > this.config.maxFrameSize) { n = this.config.maxFrameSize }
     let flags = stream.pendingFlags
     stream.pendingFlags = 0
     const last = n === stream.queued && stream.writeState === WriteState.FinPending
-    if (last) flags |= Flag.FIN
+    if (last) { flags |= Flag.FIN }
     if (n === 0) {
       batch.header(FrameType.WindowUpdate, flags, stream.id, 0)
       this.stats.windowUpdatesSent++
     } else {
       batch.header(FrameType.Data, flags, stream.id, n)
       stream.sendWindow -= n
-      stream.dequeue(n, piece => { batch.payload(piece) })
+      batch.payload(stream.takeHead(n))
       this.stats.dataFramesSent++
     }
     this.stats.framesSent++
-    if (last) this.finSent(stream)
+    if (last) { this.finSent(stream) }
   }
 
   private finSent (stream: StreamRecord): void {
@@ -770,7 +780,7 @@ export class Session implements FrameSink {
   }
 
   private notifyWritable (): void {
-    if (this.writableWaiters.length === 0) return
+    if (this.writableWaiters.length === 0) { return }
     // a callback may write again and be refused: it then joins a fresh list
     const waiters = this.writableWaiters
     this.writableWaiters = []
@@ -789,7 +799,7 @@ export class Session implements FrameSink {
       }
     }
     waiters.length = kept
-    for (const stream of this.writableWaiters) waiters.push(stream)
+    for (const stream of this.writableWaiters) { waiters.push(stream) }
     this.writableWaiters = waiters
   }
 
@@ -803,12 +813,12 @@ export class Session implements FrameSink {
       this.stats.transportWrites++
       this.stats.bytesWritten += bytes
       // best effort: the session is ending whether or not the transport takes it
-      try { this.handler.write(chunks, bytes) } catch {}
+      try { this.handler.write(chunks, bytes) } catch { /* the transport is failing too */ }
     }
   }
 
   private sendPing (): void {
-    if (this.pingInFlight) return
+    if (this.pingInFlight) { return }
     this.pingId = (this.pingId + 1) >>> 0
     this.pingInFlight = true
     this.pingSentAt = this.env.now()
@@ -823,15 +833,15 @@ export class Session implements FrameSink {
 
   /** Makes sure the timer fires no later than `at`. */
   private armTimer (at: number): void {
-    if (this.closed || at >= this.timerAt) return
-    if (this.timerArmed) this.env.clearTimer(this.timer)
+    if (this.closed || at >= this.timerAt) { return }
+    if (this.timerArmed) { this.env.clearTimer(this.timer) }
     this.timerAt = at
     this.timerArmed = true
     this.timer = this.env.setTimer(this.timerTask, Math.max(at - this.env.now(), 0))
   }
 
   private onTimer (): void {
-    if (this.closed) return
+    if (this.closed) { return }
     const now = this.env.now()
     const config = this.config
     let next = Infinity
@@ -850,7 +860,7 @@ export class Session implements FrameSink {
         this.pingInFlight = false
         const callbacks = this.pingCallbacks
         this.pingCallbacks = []
-        for (const callback of callbacks) callback(new TimeoutError('ping timed out'), -1)
+        for (const callback of callbacks) { callback(new TimeoutError('ping timed out'), -1) }
         if (config.enableKeepAlive) {
           this.fail(new KeepAliveTimeoutError())
           return
@@ -863,17 +873,17 @@ export class Session implements FrameSink {
     if (config.enableKeepAlive) {
       if (now >= this.nextKeepAliveAt) {
         // only an idle session is pinged: any frame from the peer proves it alive
-        if (!this.heardFromPeer) this.sendPing()
+        if (!this.heardFromPeer) { this.sendPing() }
         this.heardFromPeer = false
         this.nextKeepAliveAt = now + config.keepAliveInterval
       }
       next = Math.min(next, this.nextKeepAliveAt)
-      if (this.pingInFlight) next = Math.min(next, this.pingSentAt + config.connectionWriteTimeout)
+      if (this.pingInFlight) { next = Math.min(next, this.pingSentAt + config.connectionWriteTimeout) }
     }
 
     next = Math.min(next, this.expireOpens(now), this.expireCloses(now))
-    if (this.closed) return
-    if (next !== Infinity) this.armTimer(next)
+    if (this.closed) { return }
+    if (next !== Infinity) { this.armTimer(next) }
   }
 
   /** Resets streams whose ACK is overdue; returns the next deadline. */
@@ -882,11 +892,11 @@ export class Session implements FrameSink {
     let i = 0
     for (; i < deadlines.length; i++) {
       const { stream, at } = deadlines[i]
-      if (stream.gone || stream.openState !== OpenState.SynSent) continue
-      if (at > now) break
+      if (stream.gone || stream.openState !== OpenState.SynSent) { continue }
+      if (at > now) { break }
       this.queueReset(stream.id)
       this.dropStream(stream, new TimeoutError(`stream ${stream.id} was not acknowledged in time`))
-      if (this.closed) return Infinity
+      if (this.closed) { return Infinity }
     }
     deadlines.splice(0, i)
     return deadlines.length > 0 ? deadlines[0].at : Infinity
@@ -900,8 +910,8 @@ export class Session implements FrameSink {
     const requeue: Array<{ stream: StreamRecord, at: number }> = []
     for (; i < deadlines.length; i++) {
       const { stream, at } = deadlines[i]
-      if (stream.gone) continue
-      if (at > now) break
+      if (stream.gone) { continue }
+      if (at > now) { break }
       const quietUntil = stream.lastHeardAt + timeout
       if (quietUntil > now) {
         requeue.push({ stream, at: quietUntil })
@@ -909,11 +919,11 @@ export class Session implements FrameSink {
       }
       this.queueReset(stream.id)
       this.dropStream(stream, new TimeoutError(`stream ${stream.id} half-closed without reply for ${timeout} ms`))
-      if (this.closed) return Infinity
+      if (this.closed) { return Infinity }
     }
     deadlines.splice(0, i)
-    for (const entry of requeue) deadlines.push(entry)
-    if (requeue.length > 0) deadlines.sort((a, b) => a.at - b.at)
+    for (const entry of requeue) { deadlines.push(entry) }
+    if (requeue.length > 0) { deadlines.sort((a, b) => a.at - b.at) }
     return deadlines.length > 0 ? deadlines[0].at : Infinity
   }
 
@@ -923,7 +933,7 @@ export class Session implements FrameSink {
 
   /** Ends the session with an error, sending GoAway with its code if it has one. */
   private fail (error: YamuxError): void {
-    if (this.closed) return
+    if (this.closed) { return }
     this.config.logger?.('yamux session failed: %s', error.message)
     if (error.goAwayCode !== undefined && !this.goAwaySent) {
       this.batch.take() // drop whatever was half-built
@@ -934,7 +944,7 @@ export class Session implements FrameSink {
 
   private terminate (error: YamuxError | undefined): void {
     this.closed = true
-    if (this.timerArmed) this.env.clearTimer(this.timer)
+    if (this.timerArmed) { this.env.clearTimer(this.timer) }
     this.timerArmed = false
     this.timerAt = -Infinity // never arm again
     for (const stream of this.streams.values()) {
@@ -952,13 +962,13 @@ export class Session implements FrameSink {
     this.pendingResets.length = 0
     const callbacks = this.pingCallbacks
     this.pingCallbacks = []
-    for (const callback of callbacks) callback(error ?? new SessionShutdownError(), -1)
+    for (const callback of callbacks) { callback(error ?? new SessionShutdownError(), -1) }
     this.handler.onClose(error)
   }
 }
 
 function toYamuxError (err: unknown): YamuxError {
-  if (err instanceof YamuxError) return err
+  if (err instanceof YamuxError) { return err }
   return new InternalFailure(err instanceof Error ? err.message : String(err), err)
 }
 

@@ -3,29 +3,27 @@
  * and the receive window. Plain fields, no behaviour beyond bookkeeping: the
  * session decides what goes on the wire.
  */
-import { INITIAL_STREAM_WINDOW } from './constants.js'
+import { INITIAL_STREAM_WINDOW } from './constants.ts'
 
 /** Where the opening handshake of a stream stands. */
-export const OpenState = {
+export enum OpenState {
   /** Ours, SYN not yet sent: waiting for room in the ACK backlog or for a flush. */
-  SynPending: 0,
+  SynPending = 0,
   /** Ours, SYN sent, no ACK yet. */
-  SynSent: 1,
+  SynSent = 1,
   /** Theirs, not yet accepted by the application (no ACK sent). */
-  AcceptPending: 2,
+  AcceptPending = 2,
   /** Handshake done (or ACK queued for our next frame). */
-  Established: 3
-} as const
-export type OpenState = typeof OpenState[keyof typeof OpenState]
+  Established = 3
+}
 
 /** Our sending half. */
-export const WriteState = {
-  Open: 0,
+export enum WriteState {
+  Open = 0,
   /** close requested: FIN leaves with the last queued byte. */
-  FinPending: 1,
-  FinSent: 2
-} as const
-export type WriteState = typeof WriteState[keyof typeof WriteState]
+  FinPending = 1,
+  FinSent = 2
+}
 
 export class StreamRecord {
   readonly id: number
@@ -54,6 +52,8 @@ export class StreamRecord {
   // ---- receive side ----
   /** The window size we aim to keep granted (grows by auto-tuning). */
   recvWindow: number
+  /** Auto-tuning stops here (the session's maxStreamWindowSize unless the owner set less). */
+  maxRecvWindow: number
   /** Bytes the peer may still send before it runs out of credit. */
   recvAvailable = INITIAL_STREAM_WINDOW
   /** Bytes consumed by the application, not yet returned as credit. */
@@ -69,11 +69,12 @@ export class StreamRecord {
   /** Clock reading at the last frame received, tracked while half-closed. */
   lastHeardAt: number
 
-  constructor (id: number, outbound: boolean, recvWindow: number, now: number) {
+  constructor (id: number, outbound: boolean, recvWindow: number, maxRecvWindow: number, now: number) {
     this.id = id
     this.outbound = outbound
     this.openState = outbound ? OpenState.SynPending : OpenState.AcceptPending
     this.recvWindow = recvWindow
+    this.maxRecvWindow = maxRecvWindow
     this.creditOwed = recvWindow - INITIAL_STREAM_WINDOW
     this.lastUpdateAt = now
     this.lastHeardAt = now
@@ -92,25 +93,25 @@ export class StreamRecord {
     this.queued += data.byteLength
   }
 
+  /** Bytes left in the oldest queued write. */
+  headLength (): number {
+    return this.queued === 0 ? 0 : this.queue[this.queueHead].byteLength
+  }
+
   /**
-   * Removes up to `n` queued bytes, handing each piece to `take` as a view of
-   * the caller's buffer (no copy).
+   * Removes `n` bytes (at most the oldest write's) from the queue and returns
+   * them as a view of the caller's buffer (no copy). Frames never span two
+   * writes, so the peer sees the writer's boundaries up to the frame size.
    */
-  dequeue (n: number, take: (piece: Uint8Array) => void): void {
+  takeHead (n: number): Uint8Array {
     const queue = this.queue
+    const head = queue[this.queueHead]
     this.queued -= n
-    while (n > 0) {
-      const head = queue[this.queueHead]
-      if (head.byteLength <= n) {
-        take(head)
-        n -= head.byteLength
-        queue[this.queueHead++] = EMPTY
-      } else {
-        take(head.subarray(0, n))
-        queue[this.queueHead] = head.subarray(n)
-        n = 0
-      }
+    if (n < head.byteLength) {
+      queue[this.queueHead] = head.subarray(n)
+      return head.subarray(0, n)
     }
+    queue[this.queueHead++] = EMPTY
     if (this.queueHead === queue.length) {
       queue.length = 0
       this.queueHead = 0
@@ -118,6 +119,7 @@ export class StreamRecord {
       queue.splice(0, this.queueHead)
       this.queueHead = 0
     }
+    return head
   }
 
   clearQueue (): void {
@@ -128,8 +130,8 @@ export class StreamRecord {
 
   /** Whether the data lane has something to put on the wire for this stream now. */
   hasSendable (): boolean {
-    if (this.held) return false
-    if (this.queued > 0) return this.sendWindow > 0
+    if (this.held) { return false }
+    if (this.queued > 0) { return this.sendWindow > 0 }
     return this.writeState === WriteState.FinPending
   }
 }

@@ -2,9 +2,10 @@ import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import {
   FrameDecoder, FrameType, Flag, HEADER_LENGTH, InvalidMsgTypeError, InvalidVersionError,
-  decodeHeader, encodeHeader, type FrameHeader
-} from '../../src/core/index.js'
-import { concat } from '../fixtures/session-pair.js'
+  decodeHeader, encodeHeader
+} from '../../src/core/index.ts'
+import { concat } from '../fixtures/session-pair.ts'
+import type { FrameHeader } from '../../src/core/index.ts'
 
 const u32 = fc.integer({ min: 0, max: 0xFFFF_FFFF })
 const headerArb = fc.record({
@@ -24,7 +25,7 @@ function decodeChunks (chunks: Uint8Array[]): Decoded[] {
     onPayload (_h, piece) { parts.push(piece) },
     onFrameEnd (header) { out.push({ header, payload: concat(parts.map(p => p.slice())), pieces: parts.length }) }
   })
-  for (const chunk of chunks) decoder.push(chunk)
+  for (const chunk of chunks) { decoder.push(chunk) }
   return out
 }
 
@@ -108,7 +109,7 @@ describe('frame codec', () => {
   it('validates a header before any of its payload arrives, and never buffers it', () => {
     const seen: FrameHeader[] = []
     const decoder = new FrameDecoder({
-      onHeader (h) { seen.push(h); if (h.length > 1024) throw new Error('too big') },
+      onHeader (h) { seen.push(h); if (h.length > 1024) { throw new Error('too big') } },
       onPayload () { throw new Error('payload must not be delivered') },
       onFrameEnd () {}
     })

@@ -2,9 +2,10 @@ import { expect } from 'aegir/chai'
 import {
   ConnectionResetError, Flag, FLUSH_BATCH_BYTES, ReceiveWindowExceededError, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, RemoteGoAwayError,
   SessionShutdownError, StreamClosedError, StreamLimitError, StreamsExhaustedError
-} from '../../src/core/index.js'
-import { decodeAll } from '../fixtures/raw-peer.js'
-import { SessionPair, concat, pattern, writeAll } from '../fixtures/session-pair.js'
+} from '../../src/core/index.ts'
+import { decodeAll } from '../fixtures/raw-peer.ts'
+import { SessionPair, concat, pattern, writeAll } from '../fixtures/session-pair.ts'
+import type { WireFrame } from '../fixtures/raw-peer.ts'
 
 describe('session: two cores back to back', () => {
   it('opens a stream from the client, echoes, half-closes both ways and forgets it', () => {
@@ -212,7 +213,7 @@ describe('session: flow control', () => {
     expect(Math.max(...data.map(f => f.length))).to.equal(16 * 1024)
     // strict alternation while both have data
     const order = data.map(f => f.streamId)
-    for (let i = 1; i < 12; i++) expect(order[i]).to.not.equal(order[i - 1])
+    for (let i = 1; i < 12; i++) { expect(order[i]).to.not.equal(order[i - 1]) }
   })
 
   it('puts control frames ahead of queued data', () => {
@@ -259,7 +260,7 @@ describe('session: stream limits and ids', () => {
   it('resets inbound streams beyond maxInboundStreams and keeps the session', () => {
     const pair = new SessionPair({ server: { maxInboundStreams: 3 } })
     const ids = [0, 1, 2, 3, 4].map(() => pair.client.session.openStream())
-    for (const id of ids) pair.client.session.write(id, Uint8Array.of(1))
+    for (const id of ids) { pair.client.session.write(id, Uint8Array.of(1)) }
     pair.run()
     expect(pair.server.inbound).to.deep.equal(ids.slice(0, 3))
     expect(pair.client.log(ids[3]).reset?.name).to.equal('ConnectionResetError')
@@ -297,10 +298,10 @@ describe('session: stream limits and ids', () => {
     pair.toServer.recordWire = true
     const ids = Array.from({ length: 300 }, () => pair.client.session.openStream())
     pair.run()
-    const syns = () => decodeAll(concat(pair.toServer.wire)).filter(f => (f.flags & Flag.SYN) !== 0 && f.streamId !== 0)
+    const syns = (): WireFrame[] => decodeAll(concat(pair.toServer.wire)).filter(f => (f.flags & Flag.SYN) !== 0 && f.streamId !== 0)
     expect(syns()).to.have.length(256)
     expect(pair.server.inbound).to.have.length(256)
-    for (const id of pair.server.inbound.slice(0, 10)) pair.server.session.acceptStream(id)
+    for (const id of pair.server.inbound.slice(0, 10)) { pair.server.session.acceptStream(id) }
     pair.run()
     expect(syns()).to.have.length(266)
     expect(syns().map(f => f.streamId)).to.deep.equal(ids.slice(0, 266))
@@ -323,7 +324,7 @@ describe('session: ping and keep-alive', () => {
     pair.toServer.recordWire = true
     pair.run(50)
     const results: number[] = []
-    for (let i = 0; i < 5; i++) pair.client.session.ping((_e, rtt) => results.push(rtt))
+    for (let i = 0; i < 5; i++) { pair.client.session.ping((_e, rtt) => results.push(rtt)) }
     pair.run(50)
     expect(results).to.deep.equal([10, 10, 10, 10, 10])
     const pings = decodeAll(concat(pair.toServer.wire)).filter(f => f.type === FrameType.Ping && f.flags === Flag.SYN)

@@ -1,0 +1,57 @@
+/**
+ * @packageDocumentation
+ *
+ * A yamux stream multiplexer for js-libp2p v3, built on a sans-I/O protocol
+ * core (`libp2p-yamux/core`).
+ *
+ * @example Use it in libp2p
+ *
+ * ```TypeScript
+ * import { createLibp2p } from 'libp2p'
+ * import { tcp } from '@libp2p/tcp'
+ * import { noise } from '@chainsafe/libp2p-noise'
+ * import { yamux } from 'libp2p-yamux'
+ *
+ * const node = await createLibp2p({
+ *   transports: [tcp()],
+ *   connectionEncrypters: [noise()],
+ *   streamMuxers: [yamux()]
+ * })
+ * ```
+ *
+ * @example Tune it
+ *
+ * ```TypeScript
+ * import { yamux } from 'libp2p-yamux'
+ *
+ * const muxer = yamux({
+ *   maxInboundStreams: 500,
+ *   maxStreamWindowSize: 4 * 1024 * 1024,
+ *   keepAliveInterval: 15_000
+ * })
+ * ```
+ */
+import { YamuxFactory } from './libp2p/muxer.ts'
+import type { YamuxMuxer } from './libp2p/muxer.ts'
+import type { YamuxMuxerInit } from './libp2p/options.ts'
+import type { StreamMuxerFactory } from '@libp2p/interface'
+
+export { YamuxFactory, YamuxMuxer, PROTOCOL } from './libp2p/muxer.ts'
+export { YamuxStream } from './libp2p/stream.ts'
+export type { YamuxMuxerInit, YamuxStreamOptions } from './libp2p/options.ts'
+export {
+  ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InvalidMsgTypeError,
+  InvalidVersionError, KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError,
+  SessionShutdownError, StreamClosedError, StreamsExhaustedError, TimeoutError, UnexpectedFlagError,
+  WindowOverflowError, StreamLimitError, InvalidConfigError, YamuxError
+} from './core/errors.ts'
+export { GoAwayCode } from './core/constants.ts'
+
+/**
+ * Creates the yamux muxer for `createLibp2p({ streamMuxers: [yamux()] })`.
+ * Options are validated here: a bad one throws InvalidParametersError.
+ */
+export function yamux (init: YamuxMuxerInit = {}): (components?: unknown) => StreamMuxerFactory<YamuxMuxer> {
+  const factory = new YamuxFactory(init)
+  return () => factory
+}

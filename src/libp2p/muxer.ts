@@ -1,0 +1,191 @@
+/**
+ * The libp2p v3 stream muxer: wires a core `Session` to a libp2p
+ * `MessageStream` (the encrypted connection) and core stream ids to
+ * `YamuxStream`s. Protocol decisions all live in the session; this file only
+ * translates events and errors between the two worlds.
+ */
+import { MuxerClosedError, TooManyOutboundProtocolStreamsError, serviceCapabilities } from '@libp2p/interface'
+import { AbstractStreamMuxer } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { RemoteGoAwayError, SessionShutdownError, StreamLimitError } from '../core/errors.ts'
+import { Session } from '../core/session.ts'
+import { resolveOptions } from './options.ts'
+import { YamuxStream } from './stream.ts'
+import type { ResolvedOptions, YamuxMuxerInit } from './options.ts'
+import type { YamuxError } from '../core/errors.ts'
+import type { SessionEnvironment, SessionHandler } from '../core/session.ts'
+import type { AbortOptions, CreateStreamOptions, MessageStream, StreamMuxerFactory } from '@libp2p/interface'
+
+export const PROTOCOL = '/yamux/1.0.0'
+
+/** Timers that do not keep a Node.js process alive on their own (the socket does). */
+const environment: SessionEnvironment = {
+  now: () => performance.now(),
+  defer: queueMicrotask,
+  setTimer (task, delay) {
+    const timer: any = setTimeout(task, delay)
+    timer?.unref?.()
+    return timer
+  },
+  clearTimer (handle) {
+    clearTimeout(handle as ReturnType<typeof setTimeout>)
+  }
+}
+
+export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
+  private readonly session: Session
+  private readonly byId = new Map<number, YamuxStream>()
+  private readonly options: ResolvedOptions
+
+  constructor (maConn: MessageStream, options: ResolvedOptions) {
+    super(maConn, {
+      protocol: PROTOCOL,
+      name: 'yamux',
+      maxEarlyStreams: options.maxEarlyStreams,
+      streamOptions: options.streamOptions
+    })
+    this.options = options
+    const log = this.log
+    this.session = new Session({
+      client: maConn.direction === 'outbound',
+      environment,
+      handler: this.sessionHandler(),
+      config: { ...options.session, logger: log.enabled ? (fmt, ...args) => { log(fmt, ...args) } : undefined }
+    })
+    maConn.addEventListener('drain', () => { this.session.transportDrained() })
+  }
+
+  /** Smoothed round-trip time to the peer in ms, or -1 before the first pong. */
+  get rtt (): number {
+    return this.session.rtt
+  }
+
+  /** Pings the peer and resolves with the round-trip time in ms. */
+  async ping (options?: AbortOptions): Promise<number> {
+    options?.signal?.throwIfAborted()
+    return new Promise<number>((resolve, reject) => {
+      const onAbort = (): void => { reject(options?.signal?.reason) }
+      options?.signal?.addEventListener('abort', onAbort, { once: true })
+      this.session.ping((err, rtt) => {
+        options?.signal?.removeEventListener('abort', onAbort)
+        if (err !== undefined) { reject(err) } else { resolve(rtt) }
+      })
+    })
+  }
+
+  /** Transport counters (writes, frames, window updates, bytes). */
+  get stats (): Session['stats'] {
+    return this.session.stats
+  }
+
+  // ---- libp2p → core ----
+
+  onData (data: Uint8Array | Uint8ArrayList): void {
+    if (data instanceof Uint8Array) {
+      this.session.receive(data)
+      return
+    }
+    for (const buf of data) { this.session.receive(buf) }
+  }
+
+  onCreateStream (options: CreateStreamOptions): YamuxStream {
+    let id: number
+    try {
+      id = this.session.openStream()
+    } catch (err) {
+      if (err instanceof SessionShutdownError || err instanceof RemoteGoAwayError) { throw new MuxerClosedError(err.message) }
+      if (err instanceof StreamLimitError) { throw new TooManyOutboundProtocolStreamsError(err.message) }
+      throw err
+    }
+    return this.track(id, 'outbound', options)
+  }
+
+  override async close (options?: AbortOptions): Promise<void> {
+    if (this.status !== 'open') { return }
+    await super.close(options)
+    this.session.close()
+  }
+
+  override abort (err: Error): void {
+    if (this.status === 'closed') { return }
+    // GoAway first: it ends every stream, so none needs its own RST
+    this.session.close(err)
+    super.abort(err)
+  }
+
+  override onTransportClosed (err?: Error): void {
+    this.session.transportClosed(err)
+    super.onTransportClosed(err)
+  }
+
+  // ---- core → libp2p ----
+
+  private sessionHandler (): SessionHandler {
+    const streams = this.byId
+    return {
+      write: (chunks) => this.maConn.send(chunks.length === 1 ? chunks[0] : new Uint8ArrayList(...chunks)),
+      onStream: (id) => {
+        const stream = this.track(id, 'inbound', this.options.streamOptions)
+        this.session.acceptStream(id)
+        this.onRemoteStream(stream)
+      },
+      onData: (id, data) => { streams.get(id)?.onData(data) },
+      onRemoteClose: (id) => { streams.get(id)?.onRemoteCloseWrite() },
+      onStreamReset: (id, error, remote) => {
+        const stream = streams.get(id)
+        if (stream === undefined) { return }
+        if (remote) { stream.onRemoteReset() } else { stream.abort(error) }
+      },
+      onWritable: (id) => { streams.get(id)?.onWritable() },
+      onGoAway: (code) => { this.log('remote sent GoAway(%d): no new streams', code) },
+      onClose: (error) => { this.onSessionClosed(error) }
+    }
+  }
+
+  private onSessionClosed (error?: YamuxError): void {
+    if (error === undefined) {
+      // a clean end (our close() or the transport's): streams end without error
+      for (const stream of [...this.streams]) { stream.onTransportClosed() }
+      return
+    }
+    this.log.error('session ended - %e', error)
+    if (this.status !== 'closed') { super.abort(error) }
+    // let the GoAway already handed to the transport leave before it closes
+    this.maConn.close({ signal: AbortSignal.timeout(this.options.session.connectionWriteTimeout) })
+      .catch(() => { this.maConn.abort(error) })
+  }
+
+  private track (id: number, direction: 'inbound' | 'outbound', options: CreateStreamOptions): YamuxStream {
+    const log = this.log
+    const stream = new YamuxStream({
+      ...options,
+      id: `${id}`,
+      streamId: id,
+      session: this.session,
+      direction,
+      // scoped loggers cost a debug instance each: only build them when logging is on
+      log: log.enabled ? log.newScope(`${direction}:${id}`) : log,
+      maxMessageSize: undefined
+    })
+    const maxReadBuffer = options.maxReadBufferLength ?? this.options.streamOptions.maxReadBufferLength ?? stream.maxReadBufferLength
+    this.session.limitReceiveWindow(id, maxReadBuffer)
+    this.byId.set(id, stream)
+    stream.addEventListener('close', () => { this.byId.delete(id) }, { once: true })
+    return stream
+  }
+}
+
+export class YamuxFactory implements StreamMuxerFactory<YamuxMuxer> {
+  readonly protocol = PROTOCOL
+  readonly [Symbol.toStringTag] = 'libp2p-yamux'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/stream-multiplexing']
+  private readonly options: ResolvedOptions
+
+  constructor (init: YamuxMuxerInit = {}) {
+    this.options = resolveOptions(init)
+  }
+
+  createStreamMuxer (maConn: MessageStream): YamuxMuxer {
+    return new YamuxMuxer(maConn, this.options)
+  }
+}

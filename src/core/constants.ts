@@ -83,5 +83,15 @@ export const MAX_PENDING_CONTROL_FRAMES = 4096
  */
 export const MAX_STREAM_SEND_QUEUE = 1024 * 1024
 
+/**
+ * Writes up to this size are copied when accepted, so callers may reuse
+ * small buffers at once (libp2p's length-prefix encoders do). Larger writes
+ * are referenced until framed, never copied.
+ */
+export const COPY_WRITES_UP_TO = 8 * 1024
+
+/** Size of the slabs small writes are copied into. */
+export const WRITE_SLAB_SIZE = 64 * 1024
+
 /** Payload bytes gathered into one transport write before it is emitted. */
 export const FLUSH_BATCH_BYTES = 256 * 1024

@@ -14,7 +14,7 @@
  */
 import { resolveConfig } from './config.ts'
 import {
-  Flag, FLUSH_BATCH_BYTES, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, MAX_PENDING_CONTROL_FRAMES,
+  COPY_WRITES_UP_TO, Flag, FLUSH_BATCH_BYTES, WRITE_SLAB_SIZE, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, MAX_PENDING_CONTROL_FRAMES,
   MAX_PENDING_PONGS, MAX_STREAM_SEND_QUEUE, MAX_U32
 } from './constants.ts'
 import {
@@ -118,6 +118,8 @@ export class Session implements FrameSink {
 
   // ---- output ----
   private readonly batch = new OutputBatch()
+  private slab = new Uint8Array(0)
+  private slabPos = 0
   private flushScheduled = false
   private readonly flushTask = (): void => { this.flushScheduled = false; this.flush() }
   private blocked = false
@@ -237,8 +239,9 @@ export class Session implements FrameSink {
   }
 
   /**
-   * Queues payload for stream `id` and returns how many bytes were taken
-   * (views are kept, not copied: do not reuse the buffer). Fewer than
+   * Queues payload for stream `id` and returns how many bytes were taken.
+   * Writes up to 8 KiB are copied; larger ones are kept by reference until
+   * framed, so do not change such a buffer after writing it. Fewer than
    * offered means the window or the stream's queue is full: `onWritable`
    * follows when there is room. Throws StreamClosedError if the stream is
    * gone or closed for writing.
@@ -267,6 +270,19 @@ export class Session implements FrameSink {
     const stream = this.streams.get(id)
     if (stream === undefined) { return }
     stream.maxRecvWindow = Math.max(stream.recvWindow, Math.min(maxBytes, this.config.maxStreamWindowSize))
+  }
+
+  /** Copies a small write into the current slab (no allocation per write). */
+  private copySmall (data: Uint8Array): Uint8Array {
+    const n = data.byteLength
+    if (this.slabPos + n > this.slab.byteLength) {
+      this.slab = new Uint8Array(WRITE_SLAB_SIZE)
+      this.slabPos = 0
+    }
+    const view = this.slab.subarray(this.slabPos, this.slabPos + n)
+    view.set(data)
+    this.slabPos += n
+    return view
   }
 
   /** Bytes stream `id` could take right now. */
@@ -733,7 +749,9 @@ export class Session implements FrameSink {
     if (n > this.config.maxFrameSize) { n = this.config.maxFrameSize }
     let flags = stream.pendingFlags
     stream.pendingFlags = 0
-    const last = n === stream.queued && stream.writeState === WriteState.FinPending
+    // FIN travels on its own empty frame, never with a payload:
+    // @chainsafe/libp2p-yamux 8 applies FIN before the data and drops it
+    const last = stream.queued === 0 && stream.writeState === WriteState.FinPending
     if (last) { flags |= Flag.FIN }
     if (n === 0) {
       batch.header(FrameType.WindowUpdate, flags, stream.id, 0)

@@ -14,7 +14,7 @@ import { YamuxStream } from './stream.ts'
 import type { ResolvedOptions, YamuxMuxerInit } from './options.ts'
 import type { YamuxError } from '../core/errors.ts'
 import type { SessionEnvironment, SessionHandler } from '../core/session.ts'
-import type { AbortOptions, CreateStreamOptions, MessageStream, StreamMuxerFactory } from '@libp2p/interface'
+import type { AbortOptions, CreateStreamOptions, EventHandler, MessageStream, StreamMuxerEvents, StreamMuxerFactory } from '@libp2p/interface'
 
 export const PROTOCOL = '/yamux/1.0.0'
 
@@ -36,6 +36,7 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   private readonly session: Session
   private readonly byId = new Map<number, YamuxStream>()
   private readonly options: ResolvedOptions
+  private unacceptedIds: number[] = []
 
   constructor (maConn: MessageStream, options: ResolvedOptions) {
     super(maConn, {
@@ -79,6 +80,18 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   }
 
   // ---- libp2p → core ----
+
+  override addEventListener<K extends keyof StreamMuxerEvents<YamuxStream>>(type: K, listener: EventHandler<StreamMuxerEvents<YamuxStream>[K]> | null, options?: boolean | AddEventListenerOptions): void
+  override addEventListener (type: string, listener: EventHandler<Event>, options?: boolean | AddEventListenerOptions): void
+  override addEventListener (...args: any[]): void {
+    // @ts-expect-error the overloads cannot be forwarded with a spread
+    super.addEventListener(...args)
+    if (args[0] === 'stream' && this.unacceptedIds.length > 0) {
+      const ids = this.unacceptedIds
+      this.unacceptedIds = []
+      for (const id of ids) { this.session.acceptStream(id) }
+    }
+  }
 
   onData (data: Uint8Array | Uint8ArrayList): void {
     if (data instanceof Uint8Array) {
@@ -126,7 +139,9 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
       write: (chunks) => this.maConn.send(chunks.length === 1 ? chunks[0] : new Uint8ArrayList(...chunks)),
       onStream: (id) => {
         const stream = this.track(id, 'inbound', this.options.streamOptions)
-        this.session.acceptStream(id)
+        // with nobody listening yet, leave the stream un-ACKed: a peer honouring
+        // the ACK backlog (libp2p/specs#547) then pauses opening more
+        if (this.listenerCount('stream') > 0) { this.session.acceptStream(id) } else { this.unacceptedIds.push(id) }
         this.onRemoteStream(stream)
       },
       onData: (id, data) => { streams.get(id)?.onData(data) },
@@ -159,6 +174,8 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     const log = this.log
     const stream = new YamuxStream({
       ...options,
+      // yamux cannot pre-negotiate: an empty protocol makes libp2p run multistream-select
+      protocol: '',
       id: `${id}`,
       streamId: id,
       session: this.session,

@@ -113,7 +113,7 @@ export interface ResolvedOptions {
   streamOptions: YamuxStreamOptions
 }
 
-const DEFAULT_MAX_EARLY_STREAMS = 10
+const DEFAULT_MAX_EARLY_STREAMS = 256
 
 function positiveInteger (name: string, value: unknown, allowZero = false): void {
   if (value === undefined) { return }

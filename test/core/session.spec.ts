@@ -67,7 +67,8 @@ describe('session: two cores back to back', () => {
     pair.client.session.closeWrite(id)
     pair.run()
     const sent = decodeAll(concat(pair.toServer.wire)).filter(f => f.streamId === id)
-    expect(sent.map(f => [f.type, f.flags])).to.deep.equal([[FrameType.Data, Flag.SYN | Flag.FIN]])
+    // @chainsafe/libp2p-yamux drops the payload of a Data|FIN frame
+    expect(sent.map(f => [f.type, f.flags, f.length])).to.deep.equal([[FrameType.Data, Flag.SYN, 1], [FrameType.WindowUpdate, Flag.FIN, 0]])
     expect(pair.server.log(id).remoteClosed).to.equal(true)
   })
 

@@ -1,0 +1,227 @@
+import { serviceCapabilities } from '@libp2p/interface'
+import { expect } from 'aegir/chai'
+import { yamux } from '../../src/index.ts'
+import { directPair } from '../fixtures/direct-pair.ts'
+import type { YamuxMuxer, YamuxMuxerInit } from '../../src/index.ts'
+import type { Stream } from '@libp2p/interface'
+
+interface Muxers { dialer: YamuxMuxer, listener: YamuxMuxer, inbound: Stream[] }
+
+function muxers (dialerInit: YamuxMuxerInit = {}, listenerInit: YamuxMuxerInit = {}, highWaterMark?: number): Muxers {
+  const [a, b] = directPair({ highWaterMark })
+  const dialer = yamux({ enableKeepAlive: false, ...dialerInit })().createStreamMuxer(a)
+  const listener = yamux({ enableKeepAlive: false, ...listenerInit })().createStreamMuxer(b)
+  const inbound: Stream[] = []
+  listener.addEventListener('stream', (evt) => { inbound.push(evt.detail) })
+  return { dialer, listener, inbound }
+}
+
+async function settle (ms = 20): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+async function until (condition: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > end) { throw new Error('condition not met in time') }
+    await settle(2)
+  }
+}
+
+/** Sends `total` bytes in `chunk`-sized writes, respecting 'drain'. */
+async function sendAll (stream: Stream, total: number, chunk = 64 * 1024): Promise<void> {
+  const buf = new Uint8Array(chunk).fill(1)
+  for (let sent = 0; sent < total; sent += chunk) {
+    if (!stream.send(buf.subarray(0, Math.min(chunk, total - sent)))) {
+      await new Promise<void>((resolve, reject) => {
+        stream.addEventListener('drain', () => { resolve() }, { once: true })
+        stream.addEventListener('close', (evt) => { reject(evt.error ?? new Error('closed')) }, { once: true })
+      })
+    }
+  }
+}
+
+describe('libp2p muxer: factory and options', () => {
+  it('is a stream-muxer factory for /yamux/1.0.0', () => {
+    const factory = yamux()()
+    expect(factory.protocol).to.equal('/yamux/1.0.0')
+    expect(Object.prototype.toString.call(factory)).to.equal('[object libp2p-yamux]')
+    expect((factory as any)[serviceCapabilities]).to.deep.equal(['@libp2p/stream-multiplexing'])
+  })
+
+  const bad: Array<[string, YamuxMuxerInit]> = [
+    ['maxMessageSize', { maxMessageSize: 10 }],
+    ['maxMessageSize', { maxMessageSize: 2 * 1024 * 1024 }],
+    ['keepAliveInterval', { keepAliveInterval: -1 }],
+    ['initialStreamWindowSize', { initialStreamWindowSize: 1024 }],
+    ['maxStreamWindowSize', { maxStreamWindowSize: 2 ** 33 }],
+    ['maxInboundStreams', { maxInboundStreams: -1 }],
+    ['maxEarlyStreams', { maxEarlyStreams: 1.5 }],
+    ['streamOptions.maxReadBufferLength', { streamOptions: { maxReadBufferLength: 0 } }],
+    ['connectionWriteTimeout', { connectionWriteTimeout: Number.NaN }]
+  ]
+  for (const [name, init] of bad) {
+    it(`rejects a bad ${name} with InvalidParametersError naming it`, () => {
+      expect(() => yamux(init)).to.throw().with.property('name', 'InvalidParametersError')
+      expect(() => yamux(init)).to.throw(name)
+    })
+  }
+})
+
+describe('libp2p muxer: back-pressure', () => {
+  it('a paused reader stops the sender within one window', async () => {
+    const { dialer, listener, inbound } = muxers()
+    const stream = await dialer.createStream()
+    stream.send(Uint8Array.of(0))
+    await until(() => inbound.length === 1)
+    inbound[0].addEventListener('message', () => {})
+    inbound[0].pause()
+    void sendAll(stream, 8 * 1024 * 1024).catch(() => {})
+    await settle(100)
+    const received = listener.stats.bytesReceived
+    expect(received).to.be.lessThan(256 * 1024 + 4096)
+    expect(inbound[0].readBufferLength).to.be.at.most(256 * 1024)
+    expect(inbound[0].status).to.equal('open')
+    inbound[0].resume()
+    await until(() => listener.stats.bytesReceived > 8 * 1024 * 1024)
+  })
+
+  it('an async iterator that stops pulling stops the sender within one window', async () => {
+    const { dialer, listener, inbound } = muxers()
+    const stream = await dialer.createStream()
+    stream.send(Uint8Array.of(0))
+    await until(() => inbound.length === 1)
+    const iterator = inbound[0][Symbol.asyncIterator]()
+    await iterator.next()
+    void sendAll(stream, 8 * 1024 * 1024).catch(() => {})
+    await settle(100)
+    expect(listener.stats.bytesReceived).to.be.lessThan(2 * 256 * 1024 + 4096)
+    // pulling again lets the data flow to the end
+    let total = 0
+    const done = (async () => {
+      for (let r = await iterator.next(); r.done !== true; r = await iterator.next()) {
+        total += r.value.byteLength
+        if (total >= 8 * 1024 * 1024) { break }
+      }
+    })()
+    await done
+    expect(total).to.equal(8 * 1024 * 1024)
+  })
+
+  it('a message listener that keeps up receives everything', async () => {
+    const { dialer, inbound } = muxers()
+    const stream = await dialer.createStream()
+    let received = 0
+    stream.send(Uint8Array.of(0))
+    await until(() => inbound.length === 1)
+    inbound[0].addEventListener('message', (evt) => { received += evt.data.byteLength })
+    await sendAll(stream, 32 * 1024 * 1024)
+    await until(() => received === 32 * 1024 * 1024 + 1)
+  })
+
+  it("wakes only the streams whose writes were held with 'drain'", async () => {
+    const { dialer, inbound } = muxers({}, {}, 256 * 1024)
+    const idle = await Promise.all(Array.from({ length: 10 }, async () => dialer.createStream()))
+    let idleDrains = 0
+    for (const s of idle) {
+      s.send(Uint8Array.of(1))
+      s.addEventListener('drain', () => { idleDrains++ })
+    }
+    const busy = await dialer.createStream()
+    let busyDrains = 0
+    busy.addEventListener('drain', () => { busyDrains++ })
+    busy.send(Uint8Array.of(1))
+    await until(() => inbound.length === 11)
+    inbound[10].addEventListener('message', () => {})
+    await sendAll(busy, 16 * 1024 * 1024)
+    expect(busyDrains).to.be.greaterThan(0)
+    expect(idleDrains).to.equal(0)
+  })
+
+  it('caps the receive window at maxReadBufferLength so a paused stream is not aborted', async () => {
+    const { dialer, listener, inbound } = muxers({}, { streamOptions: { maxReadBufferLength: 1024 * 1024 } })
+    await dialer.ping()
+    const stream = await dialer.createStream()
+    stream.send(Uint8Array.of(0))
+    await until(() => inbound.length === 1)
+    let received = 0
+    inbound[0].addEventListener('message', (evt) => { received += evt.data.byteLength })
+    // let the window grow by consuming fast, then stop
+    await sendAll(stream, 16 * 1024 * 1024)
+    await until(() => received === 16 * 1024 * 1024 + 1)
+    inbound[0].pause()
+    void sendAll(stream, 16 * 1024 * 1024).catch(() => {})
+    await settle(100)
+    expect(inbound[0].status).to.equal('open')
+    expect(inbound[0].readBufferLength).to.be.at.most(1024 * 1024)
+    void listener
+  })
+
+  it('cuts data frames at maxMessageSize', async () => {
+    const { dialer, inbound } = muxers({ maxMessageSize: 16 * 1024 })
+    const stream = await dialer.createStream()
+    stream.send(new Uint8Array(1))
+    await until(() => inbound.length === 1)
+    const sizes: number[] = []
+    inbound[0].addEventListener('message', (evt) => { sizes.push(evt.data.byteLength) })
+    stream.send(new Uint8Array(100 * 1024))
+    await until(() => sizes.reduce((a, b) => a + b, 0) === 1 + 100 * 1024)
+    expect(Math.max(...sizes)).to.equal(16 * 1024)
+  })
+})
+
+describe('libp2p muxer: limits and errors', () => {
+  it('resets inbound streams beyond maxInboundStreams, keeping the connection', async () => {
+    const { dialer, inbound } = muxers({}, { maxInboundStreams: 2 })
+    const errors: Array<string | undefined> = []
+    const streams: Stream[] = []
+    for (let i = 0; i < 3; i++) {
+      const stream = await dialer.createStream()
+      stream.addEventListener('close', (evt) => { errors.push(evt.error?.name) })
+      streams.push(stream)
+    }
+    await until(() => errors.length === 1)
+    expect(errors).to.deep.equal(['StreamResetError'])
+    expect(inbound).to.have.length(2)
+    expect(streams[0].status).to.equal('open')
+    expect(dialer.status).to.equal('open')
+  })
+
+  it('throws TooManyOutboundProtocolStreamsError beyond maxOutboundStreams', async () => {
+    const { dialer } = muxers({ maxOutboundStreams: 1 })
+    await dialer.createStream()
+    await expect(dialer.createStream()).to.eventually.be.rejected.with.property('name', 'TooManyOutboundProtocolStreamsError')
+  })
+
+  it('pings the peer and reports the RTT', async () => {
+    const { dialer } = muxers()
+    const rtt = await dialer.ping()
+    expect(rtt).to.be.a('number').and.at.least(0)
+    expect(dialer.rtt).to.be.at.least(0)
+  })
+
+  it('rejects createStream after close with MuxerClosedError', async () => {
+    const { dialer } = muxers()
+    await dialer.close()
+    await expect(dialer.createStream()).to.eventually.be.rejected.with.property('name', 'MuxerClosedError')
+  })
+
+  it('abort resets the peer streams and ends the peer session with RemoteGoAwayError', async () => {
+    const { dialer, listener, inbound } = muxers()
+    const stream = await dialer.createStream()
+    stream.send(Uint8Array.of(1))
+    await until(() => inbound.length === 1)
+    const closed = new Promise<Error | undefined>(resolve => { inbound[0].addEventListener('close', (evt) => { resolve(evt.error) }) })
+    dialer.abort(new Error('local failure'))
+    const error = await closed
+    expect(error?.name).to.equal('RemoteGoAwayError')
+    expect(listener.status).to.equal('closed')
+  })
+
+  it('throws StreamStateError when writing after close', async () => {
+    const { dialer } = muxers()
+    const stream = await dialer.createStream()
+    await stream.close()
+    expect(() => stream.send(Uint8Array.of(1))).to.throw().with.property('name', 'StreamStateError')
+  })
+})

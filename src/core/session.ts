@@ -257,7 +257,8 @@ export class Session implements FrameSink {
     const taken = room < length ? room : length
     if (taken < length) { this.waitWritable(stream) }
     if (taken === 0) { return 0 }
-    stream.enqueue(taken === length ? data : data.subarray(0, taken))
+    const accepted = taken === length ? data : data.subarray(0, taken)
+    stream.enqueue(taken <= COPY_WRITES_UP_TO ? this.copySmall(accepted) : accepted)
     this.needData(stream)
     return taken
   }

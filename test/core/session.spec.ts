@@ -72,6 +72,17 @@ describe('session: two cores back to back', () => {
     expect(pair.server.log(id).remoteClosed).to.equal(true)
   })
 
+  it('copies small writes, so the caller may reuse the buffer at once', () => {
+    const pair = new SessionPair()
+    const id = pair.client.session.openStream()
+    const buf = Uint8Array.of(1, 2, 3)
+    pair.client.session.write(id, buf)
+    buf.fill(9)
+    pair.client.session.write(id, buf)
+    pair.run()
+    expect([...pair.server.received(id)]).to.deep.equal([1, 2, 3, 9, 9, 9])
+  })
+
   it('resets a stream from either side', () => {
     const pair = new SessionPair()
     const a = pair.client.session.openStream()

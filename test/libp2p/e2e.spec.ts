@@ -1,6 +1,6 @@
 /**
  * Two real libp2p v3 nodes over TCP + noise: one muxes with ours, the other
- * with @chainsafe/libp2p-yamux, in both dialing directions.
+ * with `@chainsafe/libp2p-yamux`, in both dialing directions.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux as chainsafeYamux } from '@chainsafe/libp2p-yamux'

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 
-const polyfill = fileURLToPath(new URL('./test/polyfill.cjs', import.meta.url))
+const polyfill = fileURLToPath(new URL('./scripts/node20-polyfill.cjs', import.meta.url))
 
 /** @type {import('aegir').PartialOptions} */
 export default {

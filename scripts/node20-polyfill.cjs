@@ -1,6 +1,6 @@
 // @ts-nocheck
 // Promise.withResolvers arrived in Node 22; libp2p v3 calls it at run time.
-// Loaded by .aegir.js for the test process only.
+// Loaded (with --require) by the test runner (.aegir.js) and by `npm start`; src/ never needs it.
 if (typeof Promise.withResolvers !== 'function') {
   Promise.withResolvers = function withResolvers () {
     let resolve, reject

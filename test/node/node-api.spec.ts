@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto'
+import net from 'node:net'
+import { expect } from 'aegir/chai'
+import { Client, Server } from '../../src/node/index.ts'
+import type { YamuxDuplex, YamuxSession } from '../../src/node/index.ts'
+
+async function tcpPair (): Promise<{ client: YamuxSession, server: YamuxSession, close(): void }> {
+  const listener = net.createServer()
+  await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
+  const port = (listener.address() as net.AddressInfo).port
+  const accepted = new Promise<net.Socket>(resolve => listener.once('connection', resolve))
+  const socket = net.connect(port, '127.0.0.1')
+  const serverSocket = await accepted
+  const client = Client(socket, { enableKeepAlive: false })
+  const server = Server(serverSocket, { enableKeepAlive: false })
+  return { client, server, close: () => { client.close(); server.close(); listener.close() } }
+}
+
+async function readAll (stream: YamuxDuplex): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) { chunks.push(chunk) }
+  return Buffer.concat(chunks)
+}
+
+describe('node API: Client/Server over TCP', () => {
+  it('echoes 16 MiB on a stream with back-pressure both ways', async () => {
+    const { client, server, close } = await tcpPair()
+    void (async () => {
+      const stream = await server.accept()
+      stream.pipe(stream)
+    })()
+    const stream = await client.open()
+    const data = Buffer.alloc(16 * 1024 * 1024)
+    for (let i = 0; i < data.length; i++) { data[i] = (i * 13) & 0xff }
+    const reading = readAll(stream)
+    stream.end(data)
+    const back = await reading
+    expect(createHash('sha256').update(back).digest('hex')).to.equal(createHash('sha256').update(data).digest('hex'))
+    close()
+  })
+
+  it('opens from both sides, pings and closes cleanly', async () => {
+    const { client, server, close } = await tcpPair()
+    const fromServer = await server.open()
+    fromServer.end('hello client')
+    fromServer.resume()
+    const atClient = await client.accept()
+    atClient.end()
+    expect((await readAll(atClient)).toString()).to.equal('hello client')
+    expect(await client.ping()).to.be.a('number').and.at.least(0)
+    const closed = new Promise(resolve => server.once('close', resolve))
+    client.close()
+    expect(await closed).to.equal(undefined)
+    expect(server.isClosed).to.equal(true)
+    close()
+  })
+
+  it('a stream reset by the peer errors with ConnectionResetError', async () => {
+    const { client, server, close } = await tcpPair()
+    const stream = await client.open()
+    stream.write('x')
+    const remote = await server.accept()
+    const error = new Promise<Error>(resolve => stream.once('error', resolve))
+    remote.destroy()
+    expect((await error).name).to.equal('ConnectionResetError')
+    close()
+  })
+})

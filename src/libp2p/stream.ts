@@ -6,7 +6,7 @@
  */
 import { AbstractStream } from '@libp2p/utils'
 import type { Session } from '../core/session.ts'
-import type { AbortOptions, MessageStreamDirection } from '@libp2p/interface'
+import type { AbortOptions, MessageStreamDirection, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { AbstractStreamInit, SendResult } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -94,16 +94,47 @@ export class YamuxStream extends AbstractStream {
     if (consumed > 0 && this.iterators === 0) { this.session.consume(this.streamId, consumed) }
   }
 
+  /**
+   * Async iteration with consumer-driven credit: a chunk's window credit goes
+   * back when the consumer pulls it, so an iterator that stops pulling stops
+   * the peer within one window. Unlike the base class it also ends when the
+   * remote closed before the iteration began (the 'remoteCloseWrite' event
+   * was missed): it watches `readableEnded` as well.
+   */
   override async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array | Uint8ArrayList> {
+    if (this.readStatus !== 'readable' && this.readStatus !== 'paused') { return }
+    const queue: Array<Uint8Array | Uint8ArrayList> = []
+    let ended = false
+    let error: Error | undefined
+    let wake: (() => void) | undefined
+    const onMessage = (evt: StreamMessageEvent): void => { queue.push(evt.data); wake?.() }
+    const onEnd = (): void => { ended = true; wake?.() }
+    const onClose = (evt: StreamCloseEvent): void => { ended = true; error = evt.error; wake?.() }
     this.iterators++
+    this.addEventListener('message', onMessage)
+    this.addEventListener('remoteCloseWrite', onEnd)
+    this.addEventListener('end', onEnd)
+    this.addEventListener('close', onClose)
     try {
-      for await (const chunk of super[Symbol.asyncIterator]()) {
-        // the consumer has taken this chunk: the peer may send as much again
-        this.session.consume(this.streamId, chunk.byteLength)
-        yield chunk
+      for (;;) {
+        const chunk = queue.shift()
+        if (chunk !== undefined) {
+          // the consumer has taken this chunk: the peer may send as much again
+          this.session.consume(this.streamId, chunk.byteLength)
+          yield chunk
+          continue
+        }
+        if (error !== undefined) { throw error }
+        if (ended || this.readableEnded) { return }
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
       }
     } finally {
       this.iterators--
+      this.removeEventListener('message', onMessage)
+      this.removeEventListener('remoteCloseWrite', onEnd)
+      this.removeEventListener('end', onEnd)
+      this.removeEventListener('close', onClose)
     }
   }
 }

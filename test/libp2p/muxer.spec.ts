@@ -171,6 +171,26 @@ describe('libp2p muxer: back-pressure', () => {
   })
 })
 
+describe('libp2p muxer: reading', () => {
+  it('an iterator started after the remote closed still ends (with and without buffered data)', async () => {
+    const { dialer, inbound } = muxers()
+    const withData = await dialer.createStream()
+    withData.send(Uint8Array.of(1, 2, 3))
+    await withData.close()
+    const empty = await dialer.createStream()
+    await empty.close()
+    await until(() => inbound.length === 2 && inbound.every(s => s.remoteWriteStatus === 'closed'))
+    await settle(20)
+    const read = async (stream: Stream): Promise<number[]> => {
+      const out: number[] = []
+      for await (const chunk of stream) { out.push(...chunk.subarray()) }
+      return out
+    }
+    expect(await read(inbound[0])).to.deep.equal([1, 2, 3])
+    expect(await read(inbound[1])).to.deep.equal([])
+  })
+})
+
 describe('libp2p muxer: limits and errors', () => {
   it('resets inbound streams beyond maxInboundStreams, keeping the connection', async () => {
     const { dialer, inbound } = muxers({}, { maxInboundStreams: 2 })

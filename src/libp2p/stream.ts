@@ -110,6 +110,7 @@ export class YamuxStream extends AbstractStream {
     const onMessage = (evt: StreamMessageEvent): void => { queue.push(evt.data); wake?.() }
     const onEnd = (): void => { ended = true; wake?.() }
     const onClose = (evt: StreamCloseEvent): void => { ended = true; error = evt.error; wake?.() }
+    const more = async (): Promise<void> => { await new Promise<void>(resolve => { wake = resolve }) }
     this.iterators++
     this.addEventListener('message', onMessage)
     this.addEventListener('remoteCloseWrite', onEnd)
@@ -126,7 +127,7 @@ export class YamuxStream extends AbstractStream {
         }
         if (error !== undefined) { throw error }
         if (ended || this.readableEnded) { return }
-        await new Promise<void>(resolve => { wake = resolve })
+        await more()
         wake = undefined
       }
     } finally {

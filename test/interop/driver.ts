@@ -242,6 +242,7 @@ async function connectLibp2p (role: Role): Promise<{ peering: Peering, cleanup()
   const muxer = (connection as any).muxer
   const peering: Peering = {
     inbound,
+    get onInbound () { return onInbound },
     set onInbound (fn: (() => void) | undefined) { onInbound = fn },
     async open () {
       return libp2pChannel(await connection.newStream(CMD_PROTOCOL, { maxOutboundStreams: 2000, runOnLimitedConnection: true }))
@@ -530,25 +531,30 @@ async function main (): Promise<void> {
       for (const scenario of scenarios) {
         if (scenario.raw === true && profile.libp2p) { continue }
         if (only !== undefined && !`${profile.name} ${role} ${scenario.name}`.includes(only)) { continue }
-        const label = `${profile.name.padEnd(12)} ${role.padEnd(9)} ${scenario.name}`
-        let setup: { peering: Peering, cleanup(): void } | undefined
-        try {
-          setup = profile.libp2p ? await connectLibp2p(role) : await connectRaw(profile, role, scenario.config)
-          const detail = await withTimeout(scenario.run(setup.peering, profile), 120_000)
-          console.log(`PASS  ${label}: ${detail}`)
-          passed++
-        } catch (err: any) {
-          console.log(`FAIL  ${label}: ${err?.name ?? ''} ${err?.message ?? err}`)
-          if (peerStderr !== '') { console.log(peerStderr.trim().split('\n').slice(-5).map(l => `      | ${l}`).join('\n')) }
-          failed++
-        } finally {
-          setup?.cleanup()
-        }
+        if (await runCell(profile, role, scenario)) { passed++ } else { failed++ }
       }
     }
   }
   console.log(`\n${passed} passed, ${failed} failed`)
   if (failed > 0 || passed === 0) { process.exitCode = 1 }
+}
+
+/** Runs one cell of the matrix on a fresh connection; prints its line. */
+async function runCell (profile: PeerProfile, role: Role, scenario: typeof scenarios[number]): Promise<boolean> {
+  const label = `${profile.name.padEnd(12)} ${role.padEnd(9)} ${scenario.name}`
+  let setup: { peering: Peering, cleanup(): void } | undefined
+  try {
+    setup = profile.libp2p ? await connectLibp2p(role) : await connectRaw(profile, role, scenario.config)
+    const detail = await withTimeout(scenario.run(setup.peering, profile), 120_000)
+    console.log(`PASS  ${label}: ${detail}`)
+    return true
+  } catch (err: any) {
+    console.log(`FAIL  ${label}: ${err?.name ?? ''} ${err?.message ?? err}`)
+    if (peerStderr !== '') { console.log(peerStderr.trim().split('\n').slice(-5).map(l => `      | ${l}`).join('\n')) }
+    return false
+  } finally {
+    setup?.cleanup()
+  }
 }
 
 async function withTimeout <T> (promise: Promise<T>, ms: number): Promise<T> {

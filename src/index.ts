@@ -46,6 +46,7 @@ export {
   WindowOverflowError, StreamLimitError, InvalidConfigError, YamuxError
 } from './core/errors.ts'
 export { GoAwayCode } from './core/constants.ts'
+export { activeTimers } from './environment.ts'
 
 /**
  * Creates the yamux muxer for `createLibp2p({ streamMuxers: [yamux()] })`.

@@ -9,28 +9,15 @@ import { AbstractStreamMuxer } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { RemoteGoAwayError, SessionShutdownError, StreamLimitError } from '../core/errors.ts'
 import { Session } from '../core/session.ts'
+import { environment } from '../environment.ts'
 import { resolveOptions } from './options.ts'
 import { YamuxStream } from './stream.ts'
 import type { ResolvedOptions, YamuxMuxerInit } from './options.ts'
 import type { YamuxError } from '../core/errors.ts'
-import type { SessionEnvironment, SessionHandler } from '../core/session.ts'
+import type { SessionHandler } from '../core/session.ts'
 import type { AbortOptions, CreateStreamOptions, EventHandler, MessageStream, StreamMuxerEvents, StreamMuxerFactory } from '@libp2p/interface'
 
 export const PROTOCOL = '/yamux/1.0.0'
-
-/** Timers that do not keep a Node.js process alive on their own (the socket does). */
-const environment: SessionEnvironment = {
-  now: () => performance.now(),
-  defer: queueMicrotask,
-  setTimer (task, delay) {
-    const timer: any = setTimeout(task, delay)
-    timer?.unref?.()
-    return timer
-  },
-  clearTimer (handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>)
-  }
-}
 
 export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   private readonly session: Session

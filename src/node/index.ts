@@ -28,9 +28,9 @@ import { EventEmitter } from 'node:events'
 import { Duplex } from 'node:stream'
 import { SessionShutdownError } from '../core/errors.ts'
 import { Session } from '../core/session.ts'
+import { environment } from '../environment.ts'
 import type { SessionConfig } from '../core/config.ts'
 import type { YamuxError } from '../core/errors.ts'
-import type { SessionEnvironment } from '../core/session.ts'
 
 export type { SessionConfig } from '../core/config.ts'
 export * from '../core/errors.ts'
@@ -38,13 +38,6 @@ export { GoAwayCode } from '../core/constants.ts'
 
 /** A byte transport: `net.Socket`, `tls.TLSSocket`, or any Duplex of bytes. */
 export type Transport = Duplex
-
-const environment: SessionEnvironment = {
-  now: () => performance.now(),
-  defer: queueMicrotask,
-  setTimer (task, delay) { return setTimeout(task, delay).unref() },
-  clearTimer (handle) { clearTimeout(handle as NodeJS.Timeout) }
-}
 
 /** One yamux stream as a Node.js Duplex. */
 export class YamuxDuplex extends Duplex {

@@ -108,6 +108,11 @@ export class FrameDecoder {
     return this.headerFill > 0 || this.current !== undefined
   }
 
+  /** Stops decoding: the rest of the current chunk and every later one are ignored. */
+  stop (): void {
+    this.failed = true
+  }
+
   push (chunk: Uint8Array): void {
     if (this.failed) { return }
     try {
@@ -121,7 +126,7 @@ export class FrameDecoder {
   private decode (chunk: Uint8Array): void {
     const end = chunk.byteLength
     let pos = 0
-    while (pos < end) {
+    while (pos < end && !this.failed) {
       const current = this.current
       if (current !== undefined) {
         const n = Math.min(this.payloadLeft, end - pos)

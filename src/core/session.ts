@@ -316,8 +316,10 @@ export class Session implements FrameSink {
     const stream = this.streams.get(id)
     if (stream === undefined) { return }
     stream.consumed += bytes
-    // no credit after the peer's FIN: it cannot send more (js-libp2p#2505)
-    if (!stream.readClosed && stream.consumed * 2 >= stream.recvWindow) { this.needUpdate(stream) }
+    // no credit after the peer's FIN: it cannot send more (js-libp2p#2505).
+    // Half of the window the peer knows of: extra initial credit not yet
+    // granted (before our SYN/ACK left) does not count.
+    if (!stream.readClosed && stream.consumed * 2 >= stream.recvWindow - stream.creditOwed) { this.needUpdate(stream) }
   }
 
   /**
@@ -692,8 +694,12 @@ export class Session implements FrameSink {
       if (credit === 0 && flags === 0) { continue }
       if (credit === 0 && stream.hasSendable()) {
         // SYN/ACK without credit ride on the stream's first data frame, sent
-        // now so streams open in the order they were created
-        this.emitDataFrame(stream)
+        // now (while the batch has room) so streams open in creation order;
+        // otherwise the data lane carries them later
+        if (!this.blocked && this.batch.byteLength < FLUSH_BATCH_BYTES) {
+          this.emitDataFrame(stream)
+          if (this.batch.byteLength >= FLUSH_BATCH_BYTES) { this.emitBatch() }
+        }
         if (!stream.inDataLane && stream.hasSendable()) {
           stream.inDataLane = true
           this.dataLane.push(stream)
@@ -963,6 +969,8 @@ export class Session implements FrameSink {
 
   private terminate (error: YamuxError | undefined): void {
     this.closed = true
+    // frames after the end, even later in the chunk being decoded, are ignored
+    this.decoder.stop()
     if (this.timerArmed) { this.env.clearTimer(this.timer) }
     this.timerArmed = false
     this.timerAt = -Infinity // never arm again

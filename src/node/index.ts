@@ -244,8 +244,12 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   private onClose (error?: YamuxError): void {
     this.ended = true
     this.closeError = error
-    for (const stream of [...this.streams.values()]) { stream.onSessionEnd(error) }
-    for (const stream of this.acceptQueue.splice(0)) { stream.onSessionEnd(error) }
+    // streams never handed out: nobody could listen for their errors
+    const unaccepted = new Set(this.acceptQueue.splice(0))
+    for (const stream of unaccepted) { stream.destroy() }
+    for (const stream of [...this.streams.values()]) {
+      if (!unaccepted.has(stream)) { stream.onSessionEnd(error) }
+    }
     for (const waiter of this.acceptWaiters.splice(0)) { waiter.reject(error ?? new SessionShutdownError()) }
     this.transport.end()
     this.emit('close', error)

@@ -6,11 +6,13 @@
  */
 import net from 'node:net'
 import { expect } from 'aegir/chai'
-import { Flag, FrameType, GoAwayCode, HEADER_LENGTH, encodeHeader, type FrameHeader } from '../../src/core/index.ts'
-import { Server, type YamuxSession } from '../../src/node/index.ts'
+import { Flag, FrameType, GoAwayCode, HEADER_LENGTH, encodeHeader } from '../../src/core/index.ts'
+import { Server } from '../../src/node/index.ts'
 import { decodeAll } from '../fixtures/raw-peer.ts'
 import { gc } from '../soak/workload.ts'
 import type { SessionConfig } from '../../src/core/config.ts'
+import type { FrameHeader } from '../../src/core/index.ts'
+import type { YamuxSession } from '../../src/node/index.ts'
 
 const MiB = 1024 * 1024
 
@@ -22,7 +24,7 @@ interface Harness {
   session: YamuxSession
   client: net.Socket
   /** Bytes the server wrote back. */
-  received: () => Uint8Array
+  received(): Uint8Array
   closed: Promise<string | undefined>
   socketClosed: Promise<void>
   done(): void
@@ -38,8 +40,7 @@ async function connect (config: Partial<SessionConfig> = {}, readBack = true): P
   const serverSocket = await accepted
   const session = Server(serverSocket, { enableKeepAlive: false, ...config })
   const chunks: Buffer[] = []
-  if (readBack) client.on('data', (d: Buffer) => chunks.push(d))
-  else client.pause()
+  if (readBack) { client.on('data', (d: Buffer) => chunks.push(d)) } else { client.pause() }
   const closed = new Promise<string | undefined>(resolve => session.once('close', (err) => { resolve(err?.name) }))
   const socketClosed = new Promise<void>(resolve => client.once('close', () => { resolve() }))
   return {
@@ -118,7 +119,7 @@ describe('hostile peer over TCP', function () {
   async function answersPing (h: Harness, value: number): Promise<boolean> {
     h.client.write(header(FrameType.Ping, Flag.SYN, 0, value))
     for (let i = 0; i < 100; i++) {
-      if (decodeAll(h.received()).some(f => f.type === FrameType.Ping && f.flags === Flag.ACK && f.length === value)) return true
+      if (decodeAll(h.received()).some(f => f.type === FrameType.Ping && f.flags === Flag.ACK && f.length === value)) { return true }
       await sleep(10)
     }
     return false
@@ -128,7 +129,7 @@ describe('hostile peer over TCP', function () {
     const h = await connect({ maxInboundStreams: 100, acceptBacklog: 50 })
     const before = heapMiB()
     const flood = Buffer.alloc(HEADER_LENGTH * 20000)
-    for (let i = 0; i < 20000; i++) flood.set(header(FrameType.WindowUpdate, Flag.SYN, 1 + 2 * i, 0), i * HEADER_LENGTH)
+    for (let i = 0; i < 20000; i++) { flood.set(header(FrameType.WindowUpdate, Flag.SYN, 1 + 2 * i, 0), i * HEADER_LENGTH) }
     h.client.write(flood)
     expect(await answersPing(h, 77)).to.equal(true)
     expect(h.session.isClosed).to.equal(false)
@@ -142,7 +143,7 @@ describe('hostile peer over TCP', function () {
   it('thousands of RSTs and frames for unknown streams are tolerated', async () => {
     const h = await connect()
     const frames: Uint8Array[] = []
-    for (let i = 0; i < 5000; i++) frames.push(header(FrameType.WindowUpdate, Flag.RST, 1001 + 2 * i, 0))
+    for (let i = 0; i < 5000; i++) { frames.push(header(FrameType.WindowUpdate, Flag.RST, 1001 + 2 * i, 0)) }
     frames.push(header(FrameType.Data, 0, 99, 5), Buffer.from('hello'))
     h.client.write(Buffer.concat(frames))
     expect(await answersPing(h, 78)).to.equal(true)
@@ -160,10 +161,10 @@ describe('hostile peer over TCP', function () {
     // the peer grants a window that large, then reads nothing
     h.client.write(header(FrameType.WindowUpdate, Flag.ACK, stream.id, 64 * MiB))
     const pings = Buffer.alloc(HEADER_LENGTH * 10_000)
-    for (let i = 0; i < 10_000; i++) pings.set(header(FrameType.Ping, Flag.SYN, 0, i), i * HEADER_LENGTH)
+    for (let i = 0; i < 10_000; i++) { pings.set(header(FrameType.Ping, Flag.SYN, 0, i), i * HEADER_LENGTH) }
     const flooding = (async () => {
       for (let i = 0; i < 200 && !h.session.isClosed; i++) {
-        if (!h.client.write(pings)) await new Promise(resolve => h.client.once('drain', resolve))
+        if (!h.client.write(pings)) { await new Promise(resolve => h.client.once('drain', resolve)) }
         await sleep(5)
       }
     })()
@@ -189,7 +190,7 @@ describe('hostile peer over TCP', function () {
     }
     const stream = await accepted
     const data: Buffer[] = []
-    for await (const chunk of stream) data.push(chunk)
+    for await (const chunk of stream) { data.push(chunk) }
     expect(Buffer.concat(data).toString()).to.equal('hello')
     await sleep(50)
     const frames = decodeAll(h.received())

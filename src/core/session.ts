@@ -60,6 +60,12 @@ export interface SessionHandler {
   onStreamReset(id: number, error: YamuxError, remote: boolean): void
   /** Stream `id` had a write refused in part and can take more now. */
   onWritable(id: number): void
+  /**
+   * Stream `id` is finished as far as the wire goes (FIN both ways, or reset
+   * by `reset()`): no event for it will follow. Not called when
+   * `onStreamReset` reports the end instead, nor when the session ends.
+   */
+  onStreamClosed(id: number): void
   /** The peer sent GoAway(0): no new streams; open ones may finish. */
   onGoAway(code: number): void
   /** The session ended; `error` is undefined for a clean close. Streams are forgotten. */
@@ -569,11 +575,11 @@ export class Session implements FrameSink {
 
   /** Ends a stream for a reason the owner did not cause, and tells it. */
   private dropStream (stream: StreamRecord, error: YamuxError, remote = false): void {
-    this.forget(stream)
+    this.forget(stream, false)
     this.handler.onStreamReset(stream.id, error, remote)
   }
 
-  private forget (stream: StreamRecord): void {
+  private forget (stream: StreamRecord, notify = true): void {
     if (stream.gone) { return }
     stream.gone = true
     this.streams.delete(stream.id)
@@ -589,6 +595,7 @@ export class Session implements FrameSink {
       this.inboundCount--
       if (stream.openState === OpenState.AcceptPending) { this.unacceptedCount-- }
     }
+    if (notify) { this.handler.onStreamClosed(stream.id) }
   }
 
   private needData (stream: StreamRecord): void {

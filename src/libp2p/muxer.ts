@@ -136,8 +136,10 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
       onStreamReset: (id, error, remote) => {
         const stream = streams.get(id)
         if (stream === undefined) { return }
+        streams.delete(id)
         if (remote) { stream.onRemoteReset() } else { stream.abort(error) }
       },
+      onStreamClosed: (id) => { streams.delete(id) },
       onWritable: (id) => { streams.get(id)?.onWritable() },
       onGoAway: (code) => { this.log('remote sent GoAway(%d): no new streams', code) },
       onClose: (error) => { this.onSessionClosed(error) }
@@ -145,6 +147,7 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   }
 
   private onSessionClosed (error?: YamuxError): void {
+    this.byId.clear()
     if (error === undefined) {
       // a clean end (our close() or the transport's): streams end without error
       for (const stream of [...this.streams]) { stream.onTransportClosed() }
@@ -173,8 +176,8 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     })
     const maxReadBuffer = options.maxReadBufferLength ?? this.options.streamOptions.maxReadBufferLength ?? stream.maxReadBufferLength
     this.session.limitReceiveWindow(id, maxReadBuffer)
+    // dropped on the session's onStreamClosed/onStreamReset/onClose: no listener per stream
     this.byId.set(id, stream)
-    stream.addEventListener('close', () => { this.byId.delete(id) }, { once: true })
     return stream
   }
 }

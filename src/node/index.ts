@@ -180,7 +180,12 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
         },
         onData: (id, data) => { this.streams.get(id)?.onData(data) },
         onRemoteClose: (id) => { this.streams.get(id)?.onRemoteClose() },
-        onStreamReset: (id, error) => { this.streams.get(id)?.onReset(error) },
+        onStreamReset: (id, error) => {
+          const stream = this.streams.get(id)
+          this.streams.delete(id)
+          stream?.onReset(error)
+        },
+        onStreamClosed: (id) => { this.streams.delete(id) },
         onWritable: (id) => { this.streams.get(id)?.onWritable() },
         onGoAway: (code) => { this.emit('goaway', code) },
         onClose: (error) => { this.onClose(error) }
@@ -236,8 +241,8 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
 
   private track (id: number): YamuxDuplex {
     const stream = new YamuxDuplex(this.session, id)
+    // dropped on the session's onStreamClosed/onStreamReset/onClose
     this.streams.set(id, stream)
-    stream.once('close', () => { this.streams.delete(id) })
     return stream
   }
 
@@ -250,6 +255,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     for (const stream of [...this.streams.values()]) {
       if (!unaccepted.has(stream)) { stream.onSessionEnd(error) }
     }
+    this.streams.clear()
     for (const waiter of this.acceptWaiters.splice(0)) { waiter.reject(error ?? new SessionShutdownError()) }
     this.transport.end()
     this.emit('close', error)

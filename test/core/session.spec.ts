@@ -31,6 +31,8 @@ describe('session: two cores back to back', () => {
     expect(pair.client.log(1).remoteClosed).to.equal(true)
     expect(pair.client.session.streamCount).to.equal(0)
     expect(pair.server.session.streamCount).to.equal(0)
+    expect(pair.client.log(1).closed).to.equal(true)
+    expect(pair.server.log(1).closed).to.equal(true)
   })
 
   it('opens a stream from the server side with an even id', () => {
@@ -96,6 +98,9 @@ describe('session: two cores back to back', () => {
     expect(pair.server.log(a).reset).to.be.instanceOf(ConnectionResetError)
     expect(pair.server.log(a).resetRemote).to.equal(true)
     expect(pair.client.log(b).reset?.name).to.equal('ConnectionResetError')
+    // a local reset ends the stream with onStreamClosed, a remote one with onStreamReset only
+    expect(pair.client.log(a).closed).to.equal(true)
+    expect(pair.server.log(a).closed).to.equal(undefined)
     expect(pair.client.session.streamCount).to.equal(0)
     expect(pair.server.session.streamCount).to.equal(0)
     expect(() => pair.client.session.write(a, Uint8Array.of(1))).to.throw(StreamClosedError)

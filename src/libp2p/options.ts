@@ -3,7 +3,7 @@
  * yamux session settings, validated once when `yamux()` is called.
  */
 import { InvalidParametersError } from '@libp2p/interface'
-import { defaultConfig, resolveConfig } from '../core/config.ts'
+import { resolveConfig } from '../core/config.ts'
 import { InvalidConfigError } from '../core/errors.ts'
 import type { SessionConfig } from '../core/config.ts'
 import type { StreamMuxerOptions, StreamOptions } from '@libp2p/interface'
@@ -161,4 +161,3 @@ export function resolveOptions (init: YamuxMuxerInit = {}): ResolvedOptions {
   }
 }
 
-export { defaultConfig }

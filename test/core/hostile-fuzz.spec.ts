@@ -10,6 +10,7 @@ import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { FrameType, HEADER_LENGTH, encodeHeaderInto } from '../../src/core/index.ts'
 import { RawHarness } from '../fixtures/raw-peer.ts'
+import { concat } from '../fixtures/session-pair.ts'
 
 const KNOWN_ERRORS = new Set([
   'InvalidVersionError', 'InvalidMsgTypeError', 'UnexpectedFlagError', 'DuplicateStreamError',
@@ -46,12 +47,7 @@ function encode (items: Item[]): Uint8Array {
     parts.push(header)
     if (item.type === FrameType.Data && item.sendPayload) { parts.push(new Uint8Array(Math.min(item.length, 64 * 1024)).fill(7)) }
   }
-  let n = 0
-  for (const p of parts) { n += p.byteLength }
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.byteLength }
-  return out
+  return concat(parts)
 }
 
 const runs = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 300

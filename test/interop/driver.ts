@@ -20,6 +20,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { yamux } from '../../src/index.ts'
 import { Client, Server } from '../../src/node/index.ts'
+import { concat } from '../fixtures/session-pair.ts'
 import type { SessionConfig } from '../../src/core/config.ts'
 import type { YamuxDuplex, YamuxSession } from '../../src/node/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -53,15 +54,6 @@ interface Peering {
   isOpen(): boolean
   /** Sets how many streams we may open (a peer limit we respect). */
   close(): Promise<void>
-}
-
-function concat (chunks: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const c of chunks) { n += c.byteLength }
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.byteLength }
-  return out
 }
 
 function duplexChannel (stream: YamuxDuplex): Channel {

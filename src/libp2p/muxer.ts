@@ -4,7 +4,7 @@
  * `YamuxStream`s. Protocol decisions all live in the session; this file only
  * translates events and errors between the two worlds.
  */
-import { MuxerClosedError, TooManyOutboundProtocolStreamsError, serviceCapabilities } from '@libp2p/interface'
+import { MuxerClosedError, TimeoutError, TooManyOutboundProtocolStreamsError, serviceCapabilities } from '@libp2p/interface'
 import { AbstractStreamMuxer } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { RemoteGoAwayError, SessionShutdownError, StreamLimitError } from '../core/errors.ts'
@@ -24,6 +24,9 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   private readonly byId = new Map<number, YamuxStream>()
   private readonly options: ResolvedOptions
   private unacceptedIds: number[] = []
+  /** Streams whose caller set an inactivity timeout, checked by one sweep timer. */
+  private readonly idleWatch = new Set<YamuxStream>()
+  private idleTimer: unknown
 
   constructor (maConn: MessageStream, options: ResolvedOptions) {
     super(maConn, {
@@ -148,6 +151,11 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
 
   private onSessionClosed (error?: YamuxError): void {
     this.byId.clear()
+    this.idleWatch.clear()
+    if (this.idleTimer !== undefined) {
+      environment.clearTimer(this.idleTimer)
+      this.idleTimer = undefined
+    }
     if (error === undefined) {
       // a clean end (our close() or the transport's): streams end without error
       for (const stream of [...this.streams]) { stream.onTransportClosed() }
@@ -158,6 +166,40 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     // let the GoAway already handed to the transport leave before it closes
     this.maConn.close({ signal: AbortSignal.timeout(this.options.session.connectionWriteTimeout) })
       .catch(() => { this.maConn.abort(error) })
+  }
+
+  /**
+   * Enforces an inactivity timeout the caller asked for. libp2p documents a
+   * 120 s default but no muxer enforces it, and long-lived idle protocol
+   * streams depend on that: only explicit values are enforced.
+   */
+  private watchIdle (stream: YamuxStream, timeout: number): void {
+    stream.idleTimeout = timeout
+    stream.lastActive = performance.now()
+    this.idleWatch.add(stream)
+    if (this.idleTimer === undefined) { this.scheduleIdleSweep() }
+  }
+
+  private scheduleIdleSweep (): void {
+    let shortest = Infinity
+    for (const stream of this.idleWatch) { shortest = Math.min(shortest, stream.idleTimeout) }
+    this.idleTimer = shortest === Infinity
+      ? undefined
+      : environment.setTimer(() => { this.sweepIdle() }, Math.max(shortest / 4, 50))
+  }
+
+  private sweepIdle (): void {
+    this.idleTimer = undefined
+    const now = performance.now()
+    for (const stream of this.idleWatch) {
+      if (stream.status !== 'open') {
+        this.idleWatch.delete(stream)
+      } else if (now - stream.lastActive >= stream.idleTimeout) {
+        this.idleWatch.delete(stream)
+        stream.abort(new TimeoutError(`stream inactive for ${stream.idleTimeout} ms`))
+      }
+    }
+    if (this.status !== 'closed') { this.scheduleIdleSweep() }
   }
 
   private track (id: number, direction: 'inbound' | 'outbound', options: CreateStreamOptions): YamuxStream {
@@ -174,6 +216,7 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
       log: log.enabled ? log.newScope(`${direction}:${id}`) : log,
       maxMessageSize: undefined
     })
+    if (options.inactivityTimeout !== undefined && options.inactivityTimeout > 0) { this.watchIdle(stream, options.inactivityTimeout) }
     const maxReadBuffer = options.maxReadBufferLength ?? this.options.streamOptions.maxReadBufferLength ?? stream.maxReadBufferLength
     this.session.limitReceiveWindow(id, maxReadBuffer)
     // dropped on the session's onStreamClosed/onStreamReset/onClose: no listener per stream

@@ -160,4 +160,3 @@ export function resolveOptions (init: YamuxMuxerInit = {}): ResolvedOptions {
     streamOptions
   }
 }
-

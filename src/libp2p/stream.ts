@@ -22,6 +22,12 @@ export class YamuxStream extends AbstractStream {
   private readonly session: Session
   /** Async iterators consuming this stream: credit waits until they yield. */
   private iterators = 0
+  /**
+   * Inactivity timeout in ms when the caller set one (0: not watched), and
+   * when data last moved; the muxer's sweep aborts streams idle for longer.
+   */
+  idleTimeout = 0
+  lastActive = 0
 
   constructor (init: YamuxStreamInit) {
     super(init)
@@ -32,6 +38,7 @@ export class YamuxStream extends AbstractStream {
   // ---- write side ----
 
   sendData (data: Uint8ArrayList): SendResult {
+    if (this.idleTimeout > 0) { this.lastActive = performance.now() }
     let sentBytes = 0
     for (const buf of data) {
       const taken = this.session.write(this.streamId, buf)
@@ -78,6 +85,7 @@ export class YamuxStream extends AbstractStream {
   // ---- read side ----
 
   override onData (data: Uint8Array | Uint8ArrayList): void {
+    if (this.idleTimeout > 0) { this.lastActive = performance.now() }
     if (this.readStatus === 'closing' || this.readStatus === 'closed') {
       // read side closed locally: the data is discarded, the peer may go on
       this.session.consume(this.streamId, data.byteLength)

@@ -1,6 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
-import { yamux } from '../../src/index.ts'
+import { activeTimers, yamux } from '../../src/index.ts'
 import { directPair } from '../fixtures/direct-pair.ts'
 import type { YamuxMuxer, YamuxMuxerInit } from '../../src/index.ts'
 import type { Stream } from '@libp2p/interface'
@@ -206,6 +206,31 @@ describe('libp2p muxer: limits and errors', () => {
     expect(inbound).to.have.length(2)
     expect(streams[0].status).to.equal('open')
     expect(dialer.status).to.equal('open')
+  })
+
+  it('aborts a stream idle past an inactivityTimeout the caller set; the peer sees a reset', async () => {
+    const timersBefore = activeTimers()
+    const { dialer, listener, inbound } = muxers()
+    const idle = await dialer.createStream({ inactivityTimeout: 200 })
+    const busy = await dialer.createStream({ inactivityTimeout: 200 })
+    const untimed = await dialer.createStream()
+    for (const s of [idle, busy, untimed]) { s.send(Uint8Array.of(1)) }
+    await until(() => inbound.length === 3)
+    const idleClosed = new Promise<string | undefined>(resolve => { idle.addEventListener('close', (evt) => { resolve(evt.error?.name) }) })
+    const remoteClosed = new Promise<string | undefined>(resolve => { inbound[0].addEventListener('close', (evt) => { resolve(evt.error?.name) }) })
+    const start = Date.now()
+    while (Date.now() - start < 600) {
+      busy.send(Uint8Array.of(2))
+      await settle(40)
+    }
+    expect(await idleClosed).to.equal('TimeoutError')
+    expect(await remoteClosed).to.equal('StreamResetError')
+    expect(busy.status).to.equal('open')
+    expect(untimed.status).to.equal('open')
+    await dialer.close()
+    await listener.close()
+    // the sweep timer (and the sessions' own) are gone
+    expect(activeTimers()).to.be.at.most(timersBefore)
   })
 
   it('throws TooManyOutboundProtocolStreamsError beyond maxOutboundStreams', async () => {

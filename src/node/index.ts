@@ -68,7 +68,7 @@ export class YamuxDuplex extends Duplex {
   /** @internal */
   onReset (error: YamuxError): void {
     this.finished = true
-    this.destroy(error)
+    if (!this.destroyed) { this.destroy(error) }
   }
 
   /** @internal */
@@ -82,9 +82,14 @@ export class YamuxDuplex extends Duplex {
   /** @internal */
   onSessionEnd (error?: YamuxError): void {
     this.finished = true
+    if (this.destroyed) { return }
     if (error === undefined) {
+      // a clean end, like a socket's: the readable side ends (what is
+      // buffered can still be read); only a write still waiting for room fails
       this.push(null)
-      if (!this.writableFinished) { this.destroy(new SessionShutdownError()) }
+      const pending = this.pending
+      this.pending = undefined
+      pending?.callback(new SessionShutdownError('session closed before this write could be sent'))
     } else {
       this.destroy(error)
     }

@@ -55,6 +55,24 @@ describe('node API: Client/Server over TCP', () => {
     close()
   })
 
+  it('a clean session end leaves buffered data readable and raises no error', async () => {
+    const { client, server, close } = await tcpPair()
+    const stream = await server.open()
+    stream.write('still here')
+    const atClient = await client.accept()
+    const errors: Error[] = []
+    atClient.on('error', (err) => errors.push(err))
+    await new Promise(resolve => setTimeout(resolve, 50))
+    server.close()
+    await new Promise(resolve => client.once('close', resolve))
+    const chunks: Buffer[] = []
+    atClient.on('data', (chunk: Buffer) => chunks.push(chunk))
+    await new Promise(resolve => atClient.once('end', resolve))
+    expect(Buffer.concat(chunks).toString()).to.equal('still here')
+    expect(errors).to.deep.equal([])
+    close()
+  })
+
   it('a stream reset by the peer errors with ConnectionResetError', async () => {
     const { client, server, close } = await tcpPair()
     const stream = await client.open()

@@ -132,8 +132,8 @@ async function main (): Promise<void> {
   console.log(`  streams:        ${BIG_STREAMS} x ${BIG_MIB} MiB and ${SMALL_STREAMS} x ${SMALL_BYTES} B, each echo checked by SHA-256`)
   console.log(`  moved:          ${mib(total)} MiB each way in ${seconds.toFixed(2)} s (${(total / 1024 / 1024 / seconds).toFixed(0)} MiB/s echoed)`)
   console.log(`  yamux ping:     ${rtt.toFixed(3)} ms round trip`)
-  console.log(`  dialer frames:  ${stats.dataFramesSent} data, ${stats.windowUpdatesSent} window updates, ${stats.transportWrites} transport writes`)
-  console.log(`  per MiB sent:   ${(stats.transportWrites / (stats.bytesWritten / 1048576)).toFixed(1)} transport writes, ${(stats.windowUpdatesSent / (stats.bytesReceived / 1048576)).toFixed(2)} window updates per MiB received`)
+  console.log(`  dialer frames:  ${stats.dataFramesSent} data, ${stats.creditUpdatesSent} window updates, ${stats.transportWrites} transport writes`)
+  console.log(`  per MiB sent:   ${(stats.transportWrites / (stats.bytesWritten / 1048576)).toFixed(1)} transport writes, ${(stats.creditUpdatesSent / (stats.bytesReceived / 1048576)).toFixed(2)} window updates per MiB received`)
 
   await client.stop()
   await server.stop()

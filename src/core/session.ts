@@ -88,7 +88,10 @@ export interface SessionStats {
   bytesWritten: number
   framesSent: number
   dataFramesSent: number
+  /** WindowUpdate frames of any kind, flag-only ones (SYN/ACK/FIN) included. */
   windowUpdatesSent: number
+  /** WindowUpdate frames that grant credit. */
+  creditUpdatesSent: number
   bytesReceived: number
 }
 
@@ -102,7 +105,7 @@ export class Session implements FrameSink {
   readonly client: boolean
   readonly config: SessionConfig
   readonly stats: SessionStats = {
-    transportWrites: 0, bytesWritten: 0, framesSent: 0, dataFramesSent: 0, windowUpdatesSent: 0, bytesReceived: 0
+    transportWrites: 0, bytesWritten: 0, framesSent: 0, dataFramesSent: 0, windowUpdatesSent: 0, creditUpdatesSent: 0, bytesReceived: 0
   }
 
   private readonly env: SessionEnvironment
@@ -721,6 +724,7 @@ export class Session implements FrameSink {
       this.batch.header(FrameType.WindowUpdate, flags, stream.id, credit)
       this.stats.framesSent++
       this.stats.windowUpdatesSent++
+      if (credit > 0) { this.stats.creditUpdatesSent++ }
     }
     lane.length = 0
   }

@@ -1,0 +1,109 @@
+/**
+ * The contenders: the bare transport (no muxer), our yamux,
+ * `@chainsafe/libp2p-yamux` 8 and `@libp2p/mplex` 12, each configured the same
+ * way for benchmarking: keep-alive off (no timers), stream limits raised so
+ * that no scenario trips them, mplex's rate limit and buffer caps lifted.
+ * Everything else stays at each library's defaults.
+ */
+import { yamux as chainsafeYamux } from '@chainsafe/libp2p-yamux'
+import { mplex } from '@libp2p/mplex'
+import { yamux as ourYamux } from '../src/index.ts'
+import type { YamuxMuxer } from '../src/index.ts'
+import type { MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+
+export interface MuxerContender {
+  kind: 'muxer'
+  name: string
+  label: string
+  /** Builds a muxer over `conn`; `streamLimit` raises every stream-count limit. */
+  create(conn: MessageStream, streamLimit: number): StreamMuxer
+  /** The muxer's own counters, when it has any. */
+  selfStats?(muxer: StreamMuxer): { transportWrites: number, windowUpdatesSent: number } | undefined
+}
+
+export interface BareContender {
+  kind: 'bare'
+  name: 'bare'
+  label: string
+}
+
+export type Contender = BareContender | MuxerContender
+
+/** Default stream limit: above every scenario's concurrent stream count. */
+export const STREAM_LIMIT = 20_000
+
+function cached<T> (make: (limit: number) => T): (limit: number) => T {
+  const factories = new Map<number, T>()
+  return (limit) => {
+    let factory = factories.get(limit)
+    if (factory === undefined) {
+      factory = make(limit)
+      factories.set(limit, factory)
+    }
+    return factory
+  }
+}
+
+const ourFactory = cached((limit): StreamMuxerFactory<YamuxMuxer> => ourYamux({
+  enableKeepAlive: false,
+  maxInboundStreams: limit,
+  maxOutboundStreams: limit,
+  maxEarlyStreams: limit
+})())
+
+const chainsafeFactory = cached((limit): StreamMuxerFactory => chainsafeYamux({
+  enableKeepAlive: false,
+  maxInboundStreams: limit,
+  maxOutboundStreams: limit,
+  maxEarlyStreams: limit
+})())
+
+const mplexFactory = cached((limit): StreamMuxerFactory => {
+  const init: Parameters<typeof mplex>[0] & { maxEarlyStreams: number } = {
+    // its default closes the connection past 5 new streams per second
+    disconnectThreshold: Number.MAX_SAFE_INTEGER,
+    // default 4 MB: one delivered chunk may hold more queued frames than that
+    maxUnprocessedMessageQueueSize: 256 * 1024 * 1024,
+    maxEarlyStreams: limit
+  }
+  return mplex(init)()
+})
+
+export const BARE: BareContender = { kind: 'bare', name: 'bare', label: 'bare transport' }
+
+export const OURS: MuxerContender = {
+  kind: 'muxer',
+  name: 'ours',
+  label: 'libp2p-yamux (ours)',
+  create: (conn, limit) => ourFactory(limit).createStreamMuxer(conn),
+  selfStats: (muxer) => {
+    const stats = (muxer as Partial<YamuxMuxer>).stats
+    return stats === undefined ? undefined : { transportWrites: stats.transportWrites, windowUpdatesSent: stats.windowUpdatesSent }
+  }
+}
+
+export const CHAINSAFE: MuxerContender = {
+  kind: 'muxer',
+  name: 'chainsafe',
+  label: '@chainsafe/libp2p-yamux 8',
+  create: (conn, limit) => chainsafeFactory(limit).createStreamMuxer(conn)
+}
+
+export const MPLEX: MuxerContender = {
+  kind: 'muxer',
+  name: 'mplex',
+  label: '@libp2p/mplex 12',
+  create: (conn, limit) => mplexFactory(limit).createStreamMuxer(conn)
+}
+
+/** In report order: the bare transport first, then ours, chainsafe, mplex. */
+export const ALL_CONTENDERS: Contender[] = [BARE, OURS, CHAINSAFE, MPLEX]
+
+export function isYamux (contender: Contender): boolean {
+  return contender.name === 'ours' || contender.name === 'chainsafe'
+}
+
+export function selectContenders (names: string[]): Contender[] {
+  if (names.length === 0) { return ALL_CONTENDERS }
+  return ALL_CONTENDERS.filter(c => names.includes(c.name))
+}

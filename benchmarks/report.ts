@@ -1,0 +1,261 @@
+/**
+ * Output: a markdown table per case, a `BENCH_JSON ` line per case, the
+ * targets check for ours, an SVG bar chart written by hand, and RESULTS.md
+ * with the machine and package versions.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { BenchConfig } from './config.ts'
+import type { CaseResult, MetricSpec } from './results.ts'
+
+// ---- numbers ----
+
+export function fmt (value: number, digits: number): string {
+  if (!Number.isFinite(value)) { return 'n/a' }
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+function fmtRatio (value: number): string {
+  return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a'
+}
+
+function showsRatio (metric: MetricSpec): boolean {
+  return metric.ratio !== false
+}
+
+// ---- markdown ----
+
+export function caseTable (result: CaseResult): string {
+  const { spec } = result
+  const base = result.baseline
+  const head: string[] = ['contender']
+  for (const m of spec.metrics) {
+    head.push(`${m.label} (median)`)
+    if (showsRatio(m)) { head.push(`× ${base}`) }
+    if (m.key === spec.primary) { head.push('per-round ×') }
+  }
+  head.push('ok runs')
+  const lines = [`### ${spec.title}`, '', `| ${head.join(' | ')} |`, `|${head.map((_, i) => i === 0 ? ' --- ' : ' ---: ').join('|')}|`]
+  for (const c of result.contenders) {
+    const cells: string[] = [result.labels.get(c) ?? c]
+    for (const m of spec.metrics) {
+      cells.push(fmt(result.median(c, m.key), m.digits))
+      if (showsRatio(m)) { cells.push(fmtRatio(result.ratio(c, m.key))) }
+      if (m.key === spec.primary) {
+        cells.push(result.roundRatios(c, m.key).map(r => Number.isFinite(r) ? r.toFixed(2) : '–').join(' / '))
+      }
+    }
+    const entries = result.entries(c)
+    const total = entries.filter(e => e !== undefined).length
+    cells.push(`${total - result.failedRounds(c)}/${total}`)
+    lines.push(`| ${cells.join(' | ')} |`)
+  }
+  lines.push('')
+  for (const note of spec.notes ?? []) { lines.push(`- ${note}`) }
+  for (const c of result.contenders) {
+    const errors = result.errors(c)
+    if (errors.length > 0) {
+      lines.push(`- **${result.labels.get(c) ?? c} failed in ${result.failedRounds(c)} run(s):** ${errors.map(e => `\`${e.replace(/`/g, "'").replace(/\s+/g, ' ').slice(0, 300)}\``).join('; ')}`)
+    }
+  }
+  lines.push('')
+  return lines.join('\n')
+}
+
+export function jsonLine (result: CaseResult): string {
+  return `BENCH_JSON ${JSON.stringify(result.toJSON())}`
+}
+
+// ---- targets (for ours) ----
+
+export interface TargetCheck {
+  target: string
+  actual: string
+  met: boolean | undefined
+}
+
+export function checkTargets (cases: Map<string, CaseResult>, config: BenchConfig): TargetCheck[] {
+  const checks: TargetCheck[] = []
+  const add = (target: string, id: string, metric: string, kind: 'ratio' | 'value', op: '>=' | '<=', limit: number, digits: number, unit = ''): void => {
+    const result = cases.get(id)
+    if (result === undefined || !result.contenders.includes('ours')) {
+      checks.push({ target, actual: 'not run', met: undefined })
+      return
+    }
+    const actual = kind === 'ratio' ? result.ratio('ours', metric) : result.median('ours', metric)
+    const met = Number.isFinite(actual) && (op === '>=' ? actual >= limit : actual <= limit)
+    const shown = kind === 'ratio' ? `${fmt(actual, 2)}× (${fmt(result.median('ours', metric), digits)}${unit} vs ${fmt(result.median(result.baseline, metric), digits)}${unit})` : `${fmt(actual, digits)}${unit}`
+    checks.push({ target, actual: shown, met })
+  }
+  add('1 stream in-process MB/s vs bare ≥ 0.85×', 'throughput-1-in-process', 'mbps', 'ratio', '>=', 0.85, 0, ' MB/s')
+  add('1 stream TCP CPU s/GiB vs bare ≤ 1.15×', 'throughput-1-tcp', 'cpuPerGiB', 'ratio', '<=', 1.15, 3, ' s')
+  add('1000 streams in-process MB/s vs bare ≥ 0.6×', 'throughput-1000-in-process', 'mbps', 'ratio', '>=', 0.6, 0, ' MB/s')
+  add('1000 streams TCP MB/s vs bare ≥ 0.9×', 'throughput-1000-tcp', 'mbps', 'ratio', '>=', 0.9, 0, ' MB/s')
+  add('churn in-process, sequential ≥ 100,000 streams/s', 'churn-sequential', 'streamsPerSec', 'value', '>=', 100_000, 0, '/s')
+  add(`churn in-process, ${config.churnParallel}-way ≥ 100,000 streams/s`, `churn-parallel-${config.churnParallel}`, 'streamsPerSec', 'value', '>=', 100_000, 0, '/s')
+  add('heap per idle stream (both ends) ≤ 2 KiB', 'memory-idle-streams', 'heapPerStream', 'value', '<=', 2048, 0, ' B')
+  add(`open ${config.memoryStreams} streams ≤ 100 ms`, 'memory-idle-streams', 'openMs', 'value', '<=', 100, 1, ' ms')
+  add('transport writes ≤ 17 per MiB (in-process, both ends)', 'wire-in-process', 'writesPerMiB', 'value', '<=', 17, 2)
+  add('window updates ≤ 2 per MiB (in-process)', 'wire-in-process', 'windowUpdatesPerMiB', 'value', '<=', 2, 2)
+  return checks
+}
+
+export function targetsTable (checks: TargetCheck[]): string {
+  const lines = ['| target | ours | met |', '| --- | ---: | :---: |']
+  for (const c of checks) {
+    let met = '–'
+    if (c.met !== undefined) { met = c.met ? 'yes' : '**no**' }
+    lines.push(`| ${c.target} | ${c.actual} | ${met} |`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+// ---- SVG ----
+
+const COLORS: Record<string, string> = {
+  bare: '#8c8c8c',
+  ours: '#1f77b4',
+  chainsafe: '#ff7f0e',
+  mplex: '#9467bd'
+}
+
+function esc (text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+export function svgChart (results: CaseResult[], subtitle: string): string {
+  interface Panel { title: string, better: string, rows: Array<{ name: string, label: string, value: number, digits: number, failed: boolean }> }
+  const panels: Panel[] = []
+  for (const r of results) {
+    for (const key of r.spec.chart ?? [r.spec.primary]) {
+      const metric = r.spec.metrics.find(m => m.key === key)
+      if (metric === undefined) { continue }
+      panels.push({
+        title: `${r.spec.short} — ${metric.label}`,
+        better: metric.better === 'higher' ? 'higher is better' : 'lower is better',
+        rows: r.contenders.map(c => ({
+          name: c,
+          label: r.labels.get(c) ?? c,
+          value: r.median(c, key),
+          digits: metric.digits,
+          failed: r.failedRounds(c) > 0 && !Number.isFinite(r.median(c, key))
+        }))
+      })
+    }
+  }
+  const colWidth = 520
+  const labelWidth = 170
+  const barMax = 250
+  const rowH = 20
+  const columns = 2
+  const heights = panels.map(p => 34 + p.rows.length * rowH + 14)
+  const rowsOfPanels = Math.ceil(panels.length / columns)
+  const rowHeights: number[] = []
+  for (let i = 0; i < rowsOfPanels; i++) {
+    rowHeights.push(Math.max(...heights.slice(i * columns, i * columns + columns)))
+  }
+  const top = 60
+  const width = colWidth * columns + 20
+  const height = top + rowHeights.reduce((a, b) => a + b, 0) + 40
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    '<text x="10" y="24" font-size="18" font-weight="bold">libp2p-yamux benchmarks (medians)</text>',
+    `<text x="10" y="44" fill="#555">${esc(subtitle)}</text>`
+  ]
+  let y = top
+  panels.forEach((panel, i) => {
+    const col = i % columns
+    if (col === 0 && i > 0) { y += rowHeights[Math.floor(i / columns) - 1] }
+    const x = 10 + col * colWidth
+    out.push(`<text x="${x}" y="${y + 16}" font-weight="bold">${esc(panel.title)}</text>`)
+    out.push(`<text x="${x + colWidth - 30}" y="${y + 16}" text-anchor="end" fill="#777" font-size="10">${panel.better}</text>`)
+    const max = Math.max(...panel.rows.map(r => Number.isFinite(r.value) ? r.value : 0), 0)
+    panel.rows.forEach((row, j) => {
+      const ry = y + 28 + j * rowH
+      out.push(`<text x="${x + labelWidth - 6}" y="${ry + 13}" text-anchor="end">${esc(row.label)}</text>`)
+      if (Number.isFinite(row.value)) {
+        const w = max > 0 ? Math.max(1, row.value / max * barMax) : 1
+        out.push(`<rect x="${x + labelWidth}" y="${ry + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${COLORS[row.name] ?? '#444'}"/>`)
+        out.push(`<text x="${(x + labelWidth + w + 5).toFixed(1)}" y="${ry + 13}">${esc(fmt(row.value, row.digits))}</text>`)
+      } else {
+        out.push(`<text x="${x + labelWidth + 5}" y="${ry + 13}" fill="#b00">${row.failed ? 'failed' : 'n/a'}</text>`)
+      }
+    })
+  })
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}
+
+// ---- environment ----
+
+function version (root: string, pkg: string): string {
+  try {
+    const json = JSON.parse(readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }
+    return json.version
+  } catch {
+    return 'not installed'
+  }
+}
+
+export function environment (root: string): string {
+  const cpus = os.cpus()
+  let own = '?'
+  try {
+    own = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version
+  } catch {
+    // keep '?'
+  }
+  const pkgs = ['@chainsafe/libp2p-yamux', '@libp2p/mplex', '@libp2p/tcp', '@libp2p/utils', '@libp2p/interface', 'libp2p', 'uint8arraylist']
+  let commit = 'unknown'
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).trim() !== ''
+    commit = `${head}${dirty ? ' with uncommitted changes in src/ (the working tree was measured)' : ''}`
+  } catch {
+    // not a git checkout
+  }
+  const lines = [
+    `- code: commit ${commit}`,
+    `- machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}`,
+    `- node: ${process.version} (flags: ${process.execArgv.join(' ')})`,
+    `- packages: libp2p-yamux (ours) ${own}, ${pkgs.map(p => `${p} ${version(root, p)}`).join(', ')}`
+  ]
+  return lines.join('\n') + '\n'
+}
+
+export interface ResultsDocument {
+  root: string
+  config: BenchConfig
+  results: CaseResult[]
+  targets: TargetCheck[]
+  startedAt: Date
+  seconds: number
+  /** os.loadavg() when the run started. */
+  loadAtStart: number[]
+}
+
+export function resultsMarkdown (doc: ResultsDocument): string {
+  const { config } = doc
+  const MiB = 1024 * 1024
+  const parts: string[] = [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${doc.startedAt.toISOString()} (run took ${doc.seconds.toFixed(0)} s${config.quick ? ', BENCH_QUICK=1 smoke run' : ''}). See [README.md](./README.md) for what each scenario does; chart: [results.svg](./results.svg).`,
+    '',
+    environment(doc.root),
+    `- load average (1/5/15 min): ${doc.loadAtStart.map(l => l.toFixed(2)).join(' / ')} at the start, ${os.loadavg().map(l => l.toFixed(2)).join(' / ')} at the end (other processes on this 2-core machine add noise)`,
+    '',
+    `Settings: ${config.rounds} throughput rounds of ${config.totalBytes / MiB} MiB in ${config.writeSize / 1024} KiB writes; churn ${config.churnStreams} streams × ${config.churnRounds} rounds; memory ${config.memoryStreams} streams × ${config.memoryRounds} rounds; wire ${config.wireBytes / MiB} MiB. Contenders run interleaved, round by round, in a rotating order${config.isolate ? ', each in its own long-lived worker process (one run at a time)' : ', all in one process'}. Values are medians over rounds; "× X" is the median of the per-round ratios to the first row (X); "per-round ×" lists them. MB = 10^6 bytes. CPU = process.cpuUsage() (user + system) of the one process that runs both ends.`,
+    '',
+    '## Targets (ours)',
+    '',
+    targetsTable(doc.targets),
+    '## Tables',
+    ''
+  ]
+  for (const r of doc.results) { parts.push(caseTable(r)) }
+  return parts.join('\n')
+}

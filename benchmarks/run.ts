@@ -1,0 +1,155 @@
+/**
+ * `npm run bench`: ours vs `@chainsafe/libp2p-yamux` vs `@libp2p/mplex` vs the
+ * bare transport, interleaved round by round. Prints a markdown table and a
+ * `BENCH_JSON ` line per case, writes benchmarks/RESULTS.md and
+ * benchmarks/results.svg. Progress goes to stderr.
+ *
+ * Run with `node --require ./scripts/node20-polyfill.cjs --expose-gc
+ * dist/benchmarks/run.js`; sizes come from the environment (config.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadConfig } from './config.ts'
+import { selectContenders } from './contenders.ts'
+import { errorMessage, hasGc, installStrayErrorHandlers } from './harness.ts'
+import { caseTable, checkTargets, jsonLine, resultsMarkdown, svgChart, targetsTable } from './report.ts'
+import { churnCases, runChurnRound, warmUpChurn } from './scenarios/churn.ts'
+import { memoryCase, memoryChild, runMemoryRound } from './scenarios/memory.ts'
+import { runThroughputRound, throughputCases, warmUpThroughput } from './scenarios/throughput.ts'
+import { runWireRound, wireCases } from './scenarios/wire.ts'
+import { Runner, workerMain } from './workers.ts'
+import type { BenchConfig } from './config.ts'
+import type { Contender, MuxerContender } from './contenders.ts'
+import type { CaseResult } from './results.ts'
+
+const SCENARIOS = ['throughput', 'wire', 'churn', 'memory']
+
+function log (line: string): void {
+  process.stderr.write(`${line}\n`)
+}
+
+async function child (args: string[]): Promise<void> {
+  const [scenario, name, count] = args
+  try {
+    if (scenario !== 'memory') { throw new Error(`unknown child scenario ${scenario}`) }
+    const contender = selectContenders([name]).find(c => c.kind === 'muxer') as MuxerContender | undefined
+    if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
+    const sample = await memoryChild(contender, Number(count))
+    process.send?.({ sample })
+  } catch (err) {
+    process.send?.({ error: errorMessage(err) })
+  }
+  // idle streams and sockets may hold the loop open: we are done
+  process.disconnect?.()
+  setTimeout(() => process.exit(0), 50).unref()
+}
+
+type Emit = (results: CaseResult[]) => void
+
+async function runScenarios (scenarios: string[], config: BenchConfig, contenders: Contender[], emit: Emit): Promise<void> {
+  // fresh worker processes for each scenario: the heap and JIT state left by
+  // one scenario (e.g. GiBs of bulk transfers) must not slow down the next
+  let runner = new Runner(config.isolate)
+  const fresh = (): void => {
+    runner.stop()
+    runner = new Runner(config.isolate)
+  }
+  if (scenarios.includes('throughput')) {
+    const cases = throughputCases(config, contenders)
+    fresh()
+    if (config.warmUp) {
+      log('throughput warm-up (not recorded)')
+      await warmUpThroughput(cases, contenders, config, runner, log)
+    }
+    for (let round = 0; round < config.rounds; round++) {
+      log(`throughput round ${round + 1}/${config.rounds}`)
+      await runThroughputRound(round, cases, contenders, config, runner, log)
+    }
+    emit(cases.map(c => c.result))
+  }
+  if (scenarios.includes('wire')) {
+    const cases = wireCases(config, contenders)
+    fresh()
+    const rounds = Math.min(config.rounds, 3)
+    for (let round = 0; round < rounds; round++) {
+      log(`wire round ${round + 1}/${rounds}`)
+      await runWireRound(round, cases, contenders, config, runner, log)
+    }
+    emit(cases.map(c => c.result))
+  }
+  if (scenarios.includes('churn')) {
+    const cases = churnCases(config, contenders)
+    fresh()
+    if (config.warmUp) {
+      log('churn warm-up (not recorded)')
+      await warmUpChurn(cases, contenders, config, runner, log)
+    }
+    for (let round = 0; round < config.churnRounds; round++) {
+      log(`churn round ${round + 1}/${config.churnRounds}`)
+      await runChurnRound(round, cases, contenders, config, runner, log)
+    }
+    emit(cases.map(c => c.result))
+  }
+  if (scenarios.includes('memory')) {
+    const result = memoryCase(config, contenders)
+    for (let round = 0; round < config.memoryRounds; round++) {
+      log(`memory round ${round + 1}/${config.memoryRounds}`)
+      await runMemoryRound(round, result, contenders, config, log)
+    }
+    emit([result])
+  }
+  runner.stop()
+}
+
+async function main (): Promise<void> {
+  const config = loadConfig()
+  const contenders = selectContenders(config.contenders)
+  const scenarios = config.only.length > 0 ? SCENARIOS.filter(s => config.only.includes(s)) : SCENARIOS
+  const root = fileURLToPath(new URL('../..', import.meta.url))
+  const outDir = process.env.BENCH_OUT_DIR ?? path.join(root, 'benchmarks')
+  installStrayErrorHandlers()
+  if (!hasGc()) { log('warning: global.gc is not exposed (run node with --expose-gc): memory figures will be noisy') }
+
+  const startedAt = new Date()
+  const loadAtStart = os.loadavg()
+  const t0 = performance.now()
+  log(`bench: ${scenarios.join(', ')} — contenders ${contenders.map(c => c.name).join(', ')}${config.quick ? ' (quick)' : ''}${config.isolate ? ', one worker process per contender' : ', all in one process'} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`)
+
+  const all: CaseResult[] = []
+  const emit = (results: CaseResult[]): void => {
+    for (const r of results) {
+      process.stdout.write(`${caseTable(r)}\n${jsonLine(r)}\n\n`)
+      all.push(r)
+    }
+  }
+
+  await runScenarios(scenarios, config, contenders, emit)
+  // report in scenario order: 1 one stream, 2 concurrent, 3 churn, 4 memory, 5 wire
+  const ordered = [...all].sort((a, b) => a.spec.scenario.localeCompare(b.spec.scenario))
+  const byId = new Map(all.map(r => [r.spec.id, r]))
+  const targets = checkTargets(byId, config)
+  process.stdout.write(`## Targets (ours)\n\n${targetsTable(targets)}\n`)
+
+  const seconds = (performance.now() - t0) / 1000
+  mkdirSync(outDir, { recursive: true })
+  const subtitle = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${startedAt.toISOString()}${config.quick ? ' (quick run)' : ''}`
+  writeFileSync(path.join(outDir, 'results.svg'), svgChart(ordered, subtitle))
+  writeFileSync(path.join(outDir, 'RESULTS.md'), resultsMarkdown({ root, config, results: ordered, targets, startedAt, seconds, loadAtStart }))
+  log(`wrote ${path.join(outDir, 'RESULTS.md')} and results.svg in ${seconds.toFixed(0)} s`)
+  // a contender may leave timers or sockets behind: the run is over
+  setTimeout(() => process.exit(0), 100).unref()
+}
+
+const argv = process.argv.slice(2)
+if (argv[0] === '--child') {
+  void child(argv.slice(1))
+} else if (argv[0] === '--worker') {
+  workerMain(argv[1])
+} else {
+  main().catch((err) => {
+    log(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
+    process.exit(1)
+  })
+}

@@ -66,6 +66,10 @@ function heapMiB (): number {
   return process.memoryUsage().heapUsed / MiB
 }
 
+function rssMiB (): number {
+  return process.memoryUsage().rss / MiB
+}
+
 describe('hostile peer over TCP', function () {
   this.timeout(60_000)
   const escaped: unknown[] = []
@@ -107,11 +111,13 @@ describe('hostile peer over TCP', function () {
   it('a 4 GiB Data frame is refused on its header, with no memory spent on it', async () => {
     const h = await connect()
     const before = heapMiB()
+    const rssBefore = rssMiB()
     h.client.write(Buffer.concat([header(FrameType.WindowUpdate, Flag.SYN, 1, 0), header(FrameType.Data, 0, 1, 0xFFFF_FFFF), Buffer.alloc(1000)]))
     expect(await h.closed).to.equal('ReceiveWindowExceededError')
     await h.socketClosed
     expect(goAwayCode(h.received())).to.equal(GoAwayCode.ProtocolError)
     expect(heapMiB() - before).to.be.lessThan(4)
+    expect(rssMiB() - rssBefore, 'RSS growth (MiB)').to.be.lessThan(80)
     h.done()
   })
 
@@ -128,6 +134,7 @@ describe('hostile peer over TCP', function () {
   it('a SYN flood past every limit: RSTs, the session stays up, memory bounded', async () => {
     const h = await connect({ maxInboundStreams: 100, acceptBacklog: 50 })
     const before = heapMiB()
+    const rssBefore = rssMiB()
     const flood = Buffer.alloc(HEADER_LENGTH * 20000)
     for (let i = 0; i < 20000; i++) { flood.set(header(FrameType.WindowUpdate, Flag.SYN, 1 + 2 * i, 0), i * HEADER_LENGTH) }
     h.client.write(flood)
@@ -137,6 +144,7 @@ describe('hostile peer over TCP', function () {
     const frames = decodeAll(h.received())
     expect(frames.filter(f => (f.flags & Flag.RST) !== 0)).to.have.length(20000 - 50)
     expect(heapMiB() - before).to.be.lessThan(16)
+    expect(rssMiB() - rssBefore, 'RSS growth (MiB)').to.be.lessThan(128)
     h.done()
   })
 
@@ -154,6 +162,7 @@ describe('hostile peer over TCP', function () {
   it('a peer that stops reading and floods pings: memory bounded, then ConnectionWriteTimeoutError', async () => {
     const h = await connect({ connectionWriteTimeout: 1000 }, false)
     const before = heapMiB()
+    const rssBefore = rssMiB()
     // we have a lot to say: 32 MiB on a stream the peer never reads
     const stream = await h.session.open()
     stream.on('error', () => {})
@@ -172,6 +181,7 @@ describe('hostile peer over TCP', function () {
     await flooding
     // the 32 MiB payload was ours; beyond it, pongs and queues stay small
     expect(heapMiB() - before).to.be.lessThan(16)
+    expect(rssMiB() - rssBefore, 'RSS growth (MiB)').to.be.lessThan(128)
     h.done()
   })
 

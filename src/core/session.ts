@@ -137,7 +137,8 @@ export class Session implements FrameSink {
   private readonly pendingResets: number[] = []
   private readonly updateLane: StreamRecord[] = []
   private dataLane: StreamRecord[] = []
-  private writableWaiters: StreamRecord[] = []
+  /** Streams waiting for room whose state changed since the last check. */
+  private writableCandidates: StreamRecord[] = []
   private pendingPingId = -1
 
   // ---- open backlog ----
@@ -493,7 +494,11 @@ export class Session implements FrameSink {
     }
     const wasEmpty = stream.sendWindow === 0
     stream.sendWindow = window
-    if (wasEmpty && stream.queued > 0) { this.needData(stream) } else if (stream.wantsWritable) { this.scheduleFlush() }
+    if (wasEmpty && stream.queued > 0) { this.needData(stream) }
+    if (stream.wantsWritable) {
+      this.markWritableCandidate(stream)
+      this.scheduleFlush()
+    }
   }
 
   private onPing (header: FrameHeader): void {
@@ -619,9 +624,19 @@ export class Session implements FrameSink {
   }
 
   private waitWritable (stream: StreamRecord): void {
-    if (!stream.wantsWritable) {
-      stream.wantsWritable = true
-      this.writableWaiters.push(stream)
+    stream.wantsWritable = true
+    this.markWritableCandidate(stream)
+  }
+
+  /**
+   * A waiting stream's room may have changed (credit arrived, a frame left):
+   * check it after the flush. Only such streams are looked at, so thousands
+   * of streams stalled on their windows cost nothing per flush.
+   */
+  private markWritableCandidate (stream: StreamRecord): void {
+    if (!stream.writableCheckPending) {
+      stream.writableCheckPending = true
+      this.writableCandidates.push(stream)
     }
   }
 
@@ -778,6 +793,7 @@ export class Session implements FrameSink {
       batch.header(FrameType.Data, flags, stream.id, n)
       stream.sendWindow -= n
       batch.payload(stream.takeHead(n))
+      if (stream.wantsWritable) { this.markWritableCandidate(stream) }
       this.stats.dataFramesSent++
     }
     this.stats.framesSent++
@@ -816,27 +832,21 @@ export class Session implements FrameSink {
   }
 
   private notifyWritable (): void {
-    if (this.writableWaiters.length === 0) { return }
+    if (this.writableCandidates.length === 0) { return }
     // a callback may write again and be refused: it then joins a fresh list
-    const waiters = this.writableWaiters
-    this.writableWaiters = []
-    let kept = 0
-    for (let i = 0; i < waiters.length; i++) {
-      const stream = waiters[i]
+    const candidates = this.writableCandidates
+    this.writableCandidates = []
+    for (let i = 0; i < candidates.length; i++) {
+      const stream = candidates[i]
+      stream.writableCheckPending = false
+      if (!stream.wantsWritable) { continue }
       if (stream.gone || stream.writeState !== WriteState.Open) {
         stream.wantsWritable = false
-        continue
-      }
-      if (stream.room(MAX_STREAM_SEND_QUEUE) > 0 && stream.queued < this.config.maxFrameSize) {
+      } else if (stream.room(MAX_STREAM_SEND_QUEUE) > 0 && stream.queued < this.config.maxFrameSize) {
         stream.wantsWritable = false
         this.handler.onWritable(stream.id)
-      } else {
-        waiters[kept++] = stream
       }
     }
-    waiters.length = kept
-    for (const stream of this.writableWaiters) { waiters.push(stream) }
-    this.writableWaiters = waiters
   }
 
   private emitGoAway (code: GoAwayCode, force: boolean): void {
@@ -992,7 +1002,7 @@ export class Session implements FrameSink {
     this.streams.clear()
     this.dataLane = []
     this.updateLane.length = 0
-    this.writableWaiters.length = 0
+    this.writableCandidates.length = 0
     this.heldOpens.length = 0
     this.openDeadlines.length = 0
     this.closeDeadlines.length = 0

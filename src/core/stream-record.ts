@@ -48,6 +48,8 @@ export class StreamRecord {
   inDataLane = false
   /** A write was refused in part: tell the owner when room frees up. */
   wantsWritable = false
+  /** Queued for a room check at the end of the next flush. */
+  writableCheckPending = false
 
   // ---- receive side ----
   /** The window size we aim to keep granted (grows by auto-tuning). */

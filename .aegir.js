@@ -15,6 +15,8 @@ export default {
     before: async () => ({ env: { NODE_OPTIONS: `--require ${polyfill}` } })
   },
   dependencyCheck: {
-    ignore: ['@libp2p/interface-compliance-tests']
+    ignore: ['@libp2p/interface-compliance-tests'],
+    // examples/ (npm start) and scripts/ use dev dependencies, like test/ and benchmarks/
+    productionIgnorePatterns: ['/benchmarks', '/dist', '/test', '/examples', '/scripts', '/interop', '.aegir.js']
   }
 }

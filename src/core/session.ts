@@ -156,8 +156,10 @@ export class Session implements FrameSink {
   private nextKeepAliveAt = Infinity
 
   // ---- deadlines (FIFO, checked lazily when the single timer fires) ----
-  private readonly openDeadlines: Array<{ stream: StreamRecord, at: number }> = []
-  private readonly closeDeadlines: Array<{ stream: StreamRecord, at: number }> = []
+  /** Streams awaiting an ACK, oldest first (their `openDeadline`). */
+  private openDeadlines: StreamRecord[] = []
+  /** Streams we half-closed, by `closeDeadline`. */
+  private closeDeadlines: StreamRecord[] = []
   private timer: unknown
   private timerArmed = false
   private timerAt = Infinity
@@ -230,7 +232,7 @@ export class Session implements FrameSink {
     const stream = this.addStream(id, true)
     stream.pendingFlags = Flag.SYN
     if (this.ackBacklog < this.config.maxAckBacklog) {
-      this.activate(stream)
+      this.activate(stream, stream.lastUpdateAt)
     } else {
       stream.held = true
       this.heldOpens.push(stream)
@@ -551,14 +553,14 @@ export class Session implements FrameSink {
   }
 
   /** Puts a newly opened stream of ours on the wire (SYN with its first frame). */
-  private activate (stream: StreamRecord): void {
+  private activate (stream: StreamRecord, now = this.env.now()): void {
     stream.held = false
     this.ackBacklog++
     stream.openState = OpenState.SynSent
     if (this.config.streamOpenTimeout > 0) {
-      const at = this.env.now() + this.config.streamOpenTimeout
-      this.openDeadlines.push({ stream, at })
-      this.armTimer(at)
+      stream.openDeadline = now + this.config.streamOpenTimeout
+      this.openDeadlines = this.pushDeadline(this.openDeadlines, stream, isAwaitingAck)
+      this.armTimer(stream.openDeadline)
     }
     if (stream.hasSendable()) { this.needData(stream) }
     this.needUpdate(stream)
@@ -806,10 +808,22 @@ export class Session implements FrameSink {
       this.forget(stream)
     } else if (this.config.streamCloseTimeout > 0) {
       stream.lastHeardAt = this.env.now()
-      const at = stream.lastHeardAt + this.config.streamCloseTimeout
-      this.closeDeadlines.push({ stream, at })
-      this.armTimer(at)
+      stream.closeDeadline = stream.lastHeardAt + this.config.streamCloseTimeout
+      this.closeDeadlines = this.pushDeadline(this.closeDeadlines, stream, isHalfClosed)
+      this.armTimer(stream.closeDeadline)
     }
+  }
+
+  /**
+   * Appends to a deadline queue. Entries are dropped lazily (when the timer
+   * reaches them), so under heavy churn a queue would hold every stream of
+   * the last timeout period: past twice the live streams it is compacted to
+   * the entries still waiting, which keeps it O(live streams), amortised O(1).
+   */
+  private pushDeadline (queue: StreamRecord[], stream: StreamRecord, waiting: (s: StreamRecord) => boolean): StreamRecord[] {
+    queue.push(stream)
+    if (queue.length > 2 * this.streams.size + 64) { return queue.filter(waiting) }
+    return queue
   }
 
   private emitBatch (): void {
@@ -937,15 +951,15 @@ export class Session implements FrameSink {
     const deadlines = this.openDeadlines
     let i = 0
     for (; i < deadlines.length; i++) {
-      const { stream, at } = deadlines[i]
-      if (stream.gone || stream.openState !== OpenState.SynSent) { continue }
-      if (at > now) { break }
+      const stream = deadlines[i]
+      if (!isAwaitingAck(stream)) { continue }
+      if (stream.openDeadline > now) { break }
       this.queueReset(stream.id)
       this.dropStream(stream, new TimeoutError(`stream ${stream.id} was not acknowledged in time`))
       if (this.closed) { return Infinity }
     }
     deadlines.splice(0, i)
-    return deadlines.length > 0 ? deadlines[0].at : Infinity
+    return deadlines.length > 0 ? deadlines[0].openDeadline : Infinity
   }
 
   /** Resets half-closed streams the peer went quiet on; returns the next deadline. */
@@ -953,14 +967,18 @@ export class Session implements FrameSink {
     const deadlines = this.closeDeadlines
     const timeout = this.config.streamCloseTimeout
     let i = 0
-    const requeue: Array<{ stream: StreamRecord, at: number }> = []
+    let requeued = false
+    const requeue: StreamRecord[] = []
     for (; i < deadlines.length; i++) {
-      const { stream, at } = deadlines[i]
-      if (stream.gone) { continue }
-      if (at > now) { break }
+      const stream = deadlines[i]
+      if (!isHalfClosed(stream)) { continue }
+      if (stream.closeDeadline > now) { break }
       const quietUntil = stream.lastHeardAt + timeout
       if (quietUntil > now) {
-        requeue.push({ stream, at: quietUntil })
+        // heard from since: wait out the rest of the quiet period
+        stream.closeDeadline = quietUntil
+        requeue.push(stream)
+        requeued = true
         continue
       }
       this.queueReset(stream.id)
@@ -968,9 +986,11 @@ export class Session implements FrameSink {
       if (this.closed) { return Infinity }
     }
     deadlines.splice(0, i)
-    for (const entry of requeue) { deadlines.push(entry) }
-    if (requeue.length > 0) { deadlines.sort((a, b) => a.at - b.at) }
-    return deadlines.length > 0 ? deadlines[0].at : Infinity
+    if (requeued) {
+      for (const stream of requeue) { deadlines.push(stream) }
+      deadlines.sort((a, b) => a.closeDeadline - b.closeDeadline)
+    }
+    return deadlines.length > 0 ? deadlines[0].closeDeadline : Infinity
   }
 
   // =====================================================================
@@ -1013,6 +1033,14 @@ export class Session implements FrameSink {
     for (const callback of callbacks) { callback(error ?? new SessionShutdownError(), -1) }
     this.handler.onClose(error)
   }
+}
+
+function isAwaitingAck (stream: StreamRecord): boolean {
+  return !stream.gone && stream.openState === OpenState.SynSent
+}
+
+function isHalfClosed (stream: StreamRecord): boolean {
+  return !stream.gone
 }
 
 function toYamuxError (err: unknown): YamuxError {

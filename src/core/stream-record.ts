@@ -70,6 +70,10 @@ export class StreamRecord {
   inUpdateLane = false
   /** Clock reading at the last frame received, tracked while half-closed. */
   lastHeardAt: number
+  /** When an ACK must have arrived (ours, SYN sent). */
+  openDeadline = 0
+  /** When a half-closed stream of ours is reset if still silent. */
+  closeDeadline = 0
 
   constructor (id: number, outbound: boolean, recvWindow: number, maxRecvWindow: number, now: number) {
     this.id = id

@@ -138,6 +138,27 @@ describe('session: two cores back to back', () => {
   })
 })
 
+describe('session: churn', () => {
+  it('keeps its deadline queues proportional to live streams under heavy churn', () => {
+    // 20,000 streams opened, used and closed well inside the open/close timeouts:
+    // queues compacted lazily must not hold every one of them until the timer fires
+    const pair = new SessionPair({ latency: 0 })
+    pair.server.onDataHook = (id) => { pair.server.session.closeWrite(id) }
+    for (let i = 0; i < 20_000; i++) {
+      const id = pair.client.session.openStream()
+      pair.client.session.write(id, Uint8Array.of(1))
+      pair.client.session.closeWrite(id)
+      if (i % 100 === 99) { pair.run(0) }
+    }
+    pair.run(0)
+    expect(pair.client.session.streamCount).to.equal(0)
+    // white-box: the queues the single timer walks
+    const internals = pair.client.session as unknown as { openDeadlines: unknown[], closeDeadlines: unknown[] }
+    expect(internals.openDeadlines.length).to.be.at.most(2 * 100 + 64)
+    expect(internals.closeDeadlines.length).to.be.at.most(2 * 100 + 64)
+  })
+})
+
 describe('session: flow control', () => {
   it('a reader that stops consuming stops the sender within one window', () => {
     const pair = new SessionPair({ latency: 2 })

@@ -20,13 +20,10 @@ import (
 	"yamux-interop/internal/cmdproto"
 )
 
-// Stream is what the driver needs from a stream.
+// Stream is what the driver needs from a stream: a command-protocol stream
+// with a deadline.
 type Stream interface {
-	io.Reader
-	io.Writer
-	CloseWrite() error
-	Reset() error
-	Close() error
+	cmdproto.Stream
 	SetDeadline(time.Time) error
 }
 

@@ -43,7 +43,7 @@ export {
   ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InvalidMsgTypeError,
   InvalidVersionError, KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError,
   SessionShutdownError, StreamClosedError, StreamsExhaustedError, TimeoutError, UnexpectedFlagError,
-  WindowOverflowError, StreamLimitError, InvalidConfigError, YamuxError
+  WindowOverflowError, StreamLimitError, InvalidConfigError, InternalError, TransportError, TransportClosedError, YamuxError
 } from './core/errors.ts'
 export { GoAwayCode } from './core/constants.ts'
 export { activeTimers } from './environment.ts'

@@ -3,7 +3,7 @@
  * limits this implementation adds. Every field has a safe default.
  */
 import {
-  DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_STREAM_WINDOW, INITIAL_STREAM_WINDOW, MAX_ACK_BACKLOG,
+  DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_SESSION_SEND_QUEUE, DEFAULT_MAX_STREAM_WINDOW, INITIAL_STREAM_WINDOW, MAX_ACK_BACKLOG,
   MAX_FRAME_SIZE_LIMIT, MAX_U32, MIN_FRAME_SIZE
 } from './constants.ts'
 import { InvalidConfigError } from './errors.ts'
@@ -105,6 +105,15 @@ export interface SessionConfig {
    * @default 256
    */
   maxAckBacklog: number
+  /**
+   * Most bytes all streams together may have accepted from `write()` and not
+   * yet framed. Past it writes are refused in part (back-pressure, then
+   * `onWritable` once half of it is free), so a peer that stops reading
+   * cannot make the session queue more than this however many streams write.
+   *
+   * @default 4194304
+   */
+  maxSessionSendQueue: number
   /** Optional logger for session events (protocol errors, GoAway, timeouts). */
   logger?: CoreLogger
 }
@@ -123,7 +132,8 @@ export function defaultConfig (): SessionConfig {
     maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
     maxInboundStreams: 1000,
     maxOutboundStreams: 1000,
-    maxAckBacklog: MAX_ACK_BACKLOG
+    maxAckBacklog: MAX_ACK_BACKLOG,
+    maxSessionSendQueue: DEFAULT_MAX_SESSION_SEND_QUEUE
   }
 }
 
@@ -158,6 +168,8 @@ export function verifyConfig (config: SessionConfig): void {
   check(isCount(config.maxInboundStreams), 'maxInboundStreams must be a non-negative integer')
   check(isCount(config.maxOutboundStreams), 'maxOutboundStreams must be a non-negative integer')
   check(isCount(config.maxAckBacklog) && config.maxAckBacklog > 0, 'maxAckBacklog must be a positive integer')
+  check(Number.isSafeInteger(config.maxSessionSendQueue) && config.maxSessionSendQueue >= MIN_FRAME_SIZE,
+    `maxSessionSendQueue must be an integer of at least ${MIN_FRAME_SIZE}`)
   check(config.logger === undefined || typeof config.logger === 'function', 'logger must be a function')
 }
 

@@ -83,6 +83,9 @@ export const MAX_PENDING_CONTROL_FRAMES = 4096
  */
 export const MAX_STREAM_SEND_QUEUE = 1024 * 1024
 
+/** Default bound on the bytes all streams of a session keep queued (maxSessionSendQueue). */
+export const DEFAULT_MAX_SESSION_SEND_QUEUE = 4 * 1024 * 1024
+
 /**
  * Writes up to this size are copied when accepted, so callers may reuse
  * small buffers at once (libp2p's length-prefix encoders do). Larger writes

@@ -130,3 +130,38 @@ export class InvalidConfigError extends YamuxError {
   static readonly name = 'InvalidConfigError'
   override readonly name = 'InvalidConfigError'
 }
+
+/**
+ * Something on our side failed while the session ran (an exception thrown by
+ * the session's owner, e.g. a handler callback): GoAway(2) is sent. `cause`
+ * holds what was thrown.
+ */
+export class InternalError extends YamuxError {
+  static readonly name = 'InternalError'
+  override readonly name = 'InternalError'
+  constructor (message = 'internal error', cause?: unknown) {
+    super(message, GoAwayCode.InternalError)
+    if (cause !== undefined) { this.cause = cause }
+  }
+}
+
+/** The transport failed (a socket error, a write that threw). `cause` holds its error. */
+export class TransportError extends YamuxError {
+  static readonly name = 'TransportError'
+  override readonly name = 'TransportError'
+  constructor (message = 'transport failed', cause?: unknown) {
+    super(message)
+    if (cause !== undefined) { this.cause = cause }
+  }
+}
+
+/**
+ * The transport ended before the session did: in the middle of a frame, or
+ * before a stream received the peer's FIN (without a GoAway from the peer).
+ * Data the peer meant to send may be missing, so this is never a clean end.
+ */
+export class TransportClosedError extends YamuxError {
+  static readonly name = 'TransportClosedError'
+  override readonly name = 'TransportClosedError'
+  constructor (message = 'the transport closed before the session ended') { super(message) }
+}

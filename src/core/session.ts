@@ -18,10 +18,10 @@ import {
   MAX_PENDING_PONGS, MAX_STREAM_SEND_QUEUE, MAX_U32
 } from './constants.ts'
 import {
-  ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InvalidMsgTypeError,
+  ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InternalError, InvalidMsgTypeError,
   KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError, SessionShutdownError,
-  StreamClosedError, StreamLimitError, StreamsExhaustedError, TimeoutError, UnexpectedFlagError,
-  WindowOverflowError, YamuxError
+  StreamClosedError, StreamLimitError, StreamsExhaustedError, TimeoutError, TransportClosedError, TransportError,
+  UnexpectedFlagError, WindowOverflowError, YamuxError
 } from './errors.ts'
 import { FrameDecoder } from './frame.ts'
 import { OutputBatch } from './output-batch.ts'
@@ -47,9 +47,21 @@ export interface SessionHandler {
    * us to wait; call {@link Session.transportDrained} once it can take more.
    */
   write(chunks: Uint8Array[], byteLength: number): boolean
+  /**
+   * Optional: bytes handed to `write` that the transport still holds. While
+   * the transport pushes back, the session polls it so that
+   * `connectionWriteTimeout` counts time without progress rather than time
+   * since the first refusal (a slow, healthy link never times out). Without
+   * it, only `transportDrained` counts as progress.
+   */
+  queuedBytes?(): number
   /** The peer opened stream `id`; call {@link Session.acceptStream} to ACK it. */
   onStream(id: number): void
-  /** Payload for stream `id`: a view into the received chunk, valid until the call returns unless copied or kept. */
+  /**
+   * Payload for stream `id`. It may be kept: it is either a view that is most
+   * of the chunk it came from, or a copy (small pieces of large reads are
+   * copied so a held piece never pins a much larger transport buffer).
+   */
   onData(id: number, data: Uint8Array): void
   /** The peer half-closed stream `id` (FIN): no more data will arrive. */
   onRemoteClose(id: number): void
@@ -58,7 +70,10 @@ export interface SessionHandler {
    * or by the session (timeouts, GoAway). Not called for local `reset()`.
    */
   onStreamReset(id: number, error: YamuxError, remote: boolean): void
-  /** Stream `id` had a write refused in part and can take more now. */
+  /**
+   * Stream `id` had a write refused in part and can take more now. If this
+   * throws, that stream is reset (InternalError); other streams are unaffected.
+   */
   onWritable(id: number): void
   /**
    * Stream `id` is finished as far as the wire goes (FIN both ways, or reset
@@ -116,6 +131,8 @@ export class Session implements FrameSink {
 
   // ---- lifecycle ----
   private closed = false
+  /** Set while the session is being torn down: nothing new is started. */
+  private ending = false
   private localGoAway = false
   private goAwaySent = false
   private remoteGoAway = false
@@ -132,7 +149,14 @@ export class Session implements FrameSink {
   private flushScheduled = false
   private readonly flushTask = (): void => { this.flushScheduled = false; this.flush() }
   private blocked = false
+  /** When the transport last made progress while blocked (refusal, drain, or fewer bytes held). */
   private blockedSince = 0
+  /** What `handler.queuedBytes()` said at `blockedSince`. */
+  private blockedQueued = 0
+  /** Bytes accepted by `write()` on all streams and not yet framed (bounded by maxSessionSendQueue). */
+  private queuedTotal = 0
+  /** Streams refused because of the session-wide bound; told once half of it is free. */
+  private queueWaiters: StreamRecord[] = []
   private readonly pendingPongs: number[] = []
   private readonly pendingResets: number[] = []
   private readonly updateLane: StreamRecord[] = []
@@ -149,6 +173,8 @@ export class Session implements FrameSink {
   // ---- ping / keep-alive ----
   private pingId = 0
   private pingInFlight = false
+  /** The ping in flight was sent (or joined) by keep-alive: its timeout ends the session. */
+  private pingForKeepAlive = false
   private pingSentAt = 0
   private pingCallbacks: Array<(err: YamuxError | undefined, rtt: number) => void> = []
   private srtt = 0
@@ -180,8 +206,9 @@ export class Session implements FrameSink {
     }
     this.nextStreamId = first
 
-    // measure the RTT at once: window auto-tuning needs it
-    this.sendPing()
+    // measure the RTT at once: window auto-tuning needs it. Its timeout, like
+    // any ping's but keep-alive's own, fails only the ping, not the session
+    this.sendPing(false)
     if (this.config.enableKeepAlive) {
       this.nextKeepAliveAt = this.env.now() + this.config.keepAliveInterval
       this.armTimer(this.nextKeepAliveAt)
@@ -216,15 +243,20 @@ export class Session implements FrameSink {
   }
 
   /**
-   * Opens a stream and returns its id. Its SYN leaves with the first frame
-   * (data may be written at once). Throws SessionShutdownError,
-   * RemoteGoAwayError, StreamLimitError or StreamsExhaustedError.
+   * Opens a stream and returns its id. Its SYN leaves with the next flush
+   * (on the first data frame if data is written in the same tick), unless the
+   * ACK backlog holds it back. Throws SessionShutdownError, RemoteGoAwayError,
+   * StreamLimitError (stream limit, or no room left in maxSessionWindowSize
+   * for the stream's initial window) or StreamsExhaustedError.
    */
   openStream (): number {
     if (this.closed || this.localGoAway) { throw new SessionShutdownError() }
     if (this.remoteGoAway) { throw new RemoteGoAwayError(GoAwayCode.NormalTermination) }
     if (this.outboundCount >= this.config.maxOutboundStreams) {
       throw new StreamLimitError(`too many outbound streams (limit ${this.config.maxOutboundStreams})`)
+    }
+    if (!this.windowBudgetFits()) {
+      throw new StreamLimitError(`maxSessionWindowSize (${this.config.maxSessionWindowSize} bytes) has no room for another stream's receive window`)
     }
     const id = this.nextStreamId
     if (id > MAX_U32) { throw new StreamsExhaustedError() }
@@ -265,14 +297,37 @@ export class Session implements FrameSink {
     }
     const length = data.byteLength
     if (length === 0) { return 0 }
-    const room = stream.room(MAX_STREAM_SEND_QUEUE)
+    // our first frame on a stream the owner has not accepted yet must carry
+    // the ACK, or the opener would time the stream out while data flows
+    if (stream.openState === OpenState.AcceptPending) { this.acceptStream(id) }
+    const room = this.roomFor(stream)
     const taken = room < length ? room : length
     if (taken < length) { this.waitWritable(stream) }
     if (taken === 0) { return 0 }
     const accepted = taken === length ? data : data.subarray(0, taken)
     stream.enqueue(taken <= COPY_WRITES_UP_TO ? this.copySmall(accepted) : accepted)
+    this.queuedTotal += taken
     this.needData(stream)
     return taken
+  }
+
+  /** Bytes accepted by `write()` on all streams that have not been framed yet. */
+  get queuedBytes (): number { return this.queuedTotal }
+
+  /** What a write to `stream` may take now: its window and queue, and the session-wide bound. */
+  private roomFor (stream: StreamRecord): number {
+    const room = stream.room(MAX_STREAM_SEND_QUEUE)
+    const shared = this.config.maxSessionSendQueue - this.queuedTotal
+    if (shared >= room) { return room }
+    this.waitForQueue(stream)
+    return shared > 0 ? shared : 0
+  }
+
+  private waitForQueue (stream: StreamRecord): void {
+    if (!stream.waitingForQueue) {
+      stream.waitingForQueue = true
+      this.queueWaiters.push(stream)
+    }
   }
 
   /**
@@ -302,10 +357,16 @@ export class Session implements FrameSink {
   writableLength (id: number): number {
     const stream = this.streams.get(id)
     if (stream === undefined || stream.writeState !== WriteState.Open) { return 0 }
-    return stream.room(MAX_STREAM_SEND_QUEUE)
+    const room = stream.room(MAX_STREAM_SEND_QUEUE)
+    const shared = Math.max(this.config.maxSessionSendQueue - this.queuedTotal, 0)
+    return shared < room ? shared : room
   }
 
-  /** Half-closes stream `id`: FIN leaves after the bytes already queued. */
+  /**
+   * Half-closes stream `id`: FIN leaves after the bytes already queued. (A
+   * stream never queues more than its send window, so the FIN waits for no
+   * credit; streamCloseTimeout runs from when it leaves.)
+   */
   closeWrite (id: number): void {
     const stream = this.streams.get(id)
     if (stream === undefined || stream.writeState !== WriteState.Open) { return }
@@ -344,7 +405,7 @@ export class Session implements FrameSink {
       return
     }
     this.pingCallbacks.push(callback)
-    this.sendPing()
+    this.sendPing(false)
   }
 
   /** The transport can take writes again. */
@@ -378,7 +439,9 @@ export class Session implements FrameSink {
   close (error?: Error): void {
     if (this.closed) { return }
     if (error !== undefined) {
-      this.fail(toYamuxError(error))
+      const failure = toYamuxError(error)
+      // every error the owner ends a session with is reported to the peer
+      this.fail(failure, failure.goAwayCode ?? GoAwayCode.InternalError)
       return
     }
     this.localGoAway = true
@@ -387,10 +450,32 @@ export class Session implements FrameSink {
     this.terminate(undefined)
   }
 
-  /** The transport closed: every stream ends; `onClose` runs with `error`. */
+  /**
+   * The transport closed, with `error` if it failed (TransportError). A clean
+   * end is only clean if nothing was cut short: in the middle of a frame the
+   * session fails with TransportClosedError, and unless the peer sent GoAway,
+   * every stream still waiting for the peer's FIN is reset with it first
+   * (a killed sender must not look like a finished one).
+   */
   transportClosed (error?: Error): void {
     if (this.closed) { return }
-    this.terminate(error === undefined ? undefined : toYamuxError(error))
+    if (error !== undefined) {
+      this.terminate(error instanceof YamuxError ? error : new TransportError(`transport failed: ${error.message}`, error))
+      return
+    }
+    if (this.decoder.midFrame) {
+      this.terminate(new TransportClosedError('the transport ended in the middle of a frame'))
+      return
+    }
+    if (!this.remoteGoAway) {
+      this.ending = true // no held open is released by the streams dropped here
+      for (const stream of [...this.streams.values()]) {
+        if (!stream.readClosed) {
+          this.dropStream(stream, new TransportClosedError(`the transport closed before stream ${stream.id} received the peer's FIN`))
+        }
+      }
+    }
+    this.terminate(undefined)
   }
 
   // =====================================================================
@@ -415,7 +500,10 @@ export class Session implements FrameSink {
 
   onPayload (_header: FrameHeader, piece: Uint8Array): void {
     const stream = this.rxStream
-    if (stream !== undefined && !stream.gone) { this.handler.onData(stream.id, piece) }
+    if (stream === undefined || stream.gone) { return }
+    // the owner may hold a piece (a paused reader): a small view must not pin
+    // the whole read it came from, so copy pieces under a quarter of it
+    this.handler.onData(stream.id, piece.byteLength * 4 < piece.buffer.byteLength ? piece.slice() : piece)
   }
 
   onFrameEnd (header: FrameHeader): void {
@@ -473,7 +561,7 @@ export class Session implements FrameSink {
 
   private acceptInbound (id: number): StreamRecord | undefined {
     if (this.localGoAway || this.inboundCount >= this.config.maxInboundStreams ||
-        this.unacceptedCount >= this.config.acceptBacklog) {
+        this.unacceptedCount >= this.config.acceptBacklog || !this.windowBudgetFits()) {
       this.queueReset(id)
       return undefined
     }
@@ -516,6 +604,7 @@ export class Session implements FrameSink {
       const rtt = Math.max(this.env.now() - this.pingSentAt, 0)
       this.srtt = this.srtt === 0 ? rtt : (this.srtt * 7 + rtt) / 8
       this.pingInFlight = false
+      this.pingForKeepAlive = false
       const callbacks = this.pingCallbacks
       this.pingCallbacks = []
       for (const callback of callbacks) { callback(undefined, rtt) }
@@ -544,6 +633,16 @@ export class Session implements FrameSink {
   // Stream bookkeeping
   // =====================================================================
 
+  /**
+   * Whether another stream's receive window fits in maxSessionWindowSize. A
+   * new stream's window is granted by the spec the moment it exists (the
+   * peer may send 256 KiB at once), so the budget is kept by refusing
+   * streams, not by withholding credit.
+   */
+  private windowBudgetFits (): boolean {
+    return this.windowTotal + this.config.initialStreamWindowSize <= this.config.maxSessionWindowSize
+  }
+
   private addStream (id: number, outbound: boolean): StreamRecord {
     const stream = new StreamRecord(id, outbound, this.config.initialStreamWindowSize, this.config.maxStreamWindowSize, this.env.now())
     this.streams.set(id, stream)
@@ -567,6 +666,7 @@ export class Session implements FrameSink {
   }
 
   private releaseHeldOpens (): void {
+    if (this.ending) { return }
     while (this.heldHead < this.heldOpens.length && this.ackBacklog < this.config.maxAckBacklog) {
       const stream = this.heldOpens[this.heldHead++]
       if (!stream.gone) { this.activate(stream) }
@@ -594,6 +694,7 @@ export class Session implements FrameSink {
     stream.gone = true
     this.streams.delete(stream.id)
     this.windowTotal -= stream.recvWindow
+    this.queuedTotal -= stream.queued
     stream.clearQueue()
     if (stream.outbound) {
       this.outboundCount--
@@ -794,6 +895,7 @@ export class Session implements FrameSink {
     } else {
       batch.header(FrameType.Data, flags, stream.id, n)
       stream.sendWindow -= n
+      this.queuedTotal -= n
       batch.payload(stream.takeHead(n))
       if (stream.wantsWritable) { this.markWritableCandidate(stream) }
       this.stats.dataFramesSent++
@@ -835,17 +937,39 @@ export class Session implements FrameSink {
     try {
       more = this.handler.write(chunks, bytes)
     } catch (err) {
-      this.fail(toYamuxError(err))
+      this.fail(err instanceof YamuxError ? err : new TransportError(`transport write failed: ${errorMessage(err)}`, err))
       return
     }
     if (!more && !this.blocked) {
       this.blocked = true
       this.blockedSince = this.env.now()
-      this.armTimer(this.blockedSince + this.config.connectionWriteTimeout)
+      this.blockedQueued = this.handler.queuedBytes?.() ?? 0
+      this.armTimer(this.nextStallCheck(this.blockedSince))
     }
   }
 
+  /**
+   * When to look at a blocked transport next: at the write timeout, or, if
+   * the owner reports what the transport holds, every quarter of it to see
+   * whether bytes left (progress restarts the timeout).
+   */
+  private nextStallCheck (now: number): number {
+    const timeout = this.config.connectionWriteTimeout
+    const deadline = this.blockedSince + timeout
+    return this.handler.queuedBytes === undefined ? deadline : Math.min(deadline, now + timeout / 4)
+  }
+
   private notifyWritable (): void {
+    const bound = this.config.maxSessionSendQueue
+    if (this.queueWaiters.length > 0 && this.queuedTotal * 2 <= bound) {
+      // half the session-wide bound is free again: every stream it held may retry
+      const waiters = this.queueWaiters
+      this.queueWaiters = []
+      for (let i = 0; i < waiters.length; i++) {
+        waiters[i].waitingForQueue = false
+        this.markWritableCandidate(waiters[i])
+      }
+    }
     if (this.writableCandidates.length === 0) { return }
     // a callback may write again and be refused: it then joins a fresh list
     const candidates = this.writableCandidates
@@ -857,10 +981,31 @@ export class Session implements FrameSink {
       if (stream.gone || stream.writeState !== WriteState.Open) {
         stream.wantsWritable = false
       } else if (stream.room(MAX_STREAM_SEND_QUEUE) > 0 && stream.queued < this.config.maxFrameSize) {
+        if (this.queuedTotal >= bound) {
+          // streams told earlier in this loop took the room: wait for the next half
+          this.waitForQueue(stream)
+          continue
+        }
         stream.wantsWritable = false
-        this.handler.onWritable(stream.id)
+        try {
+          this.handler.onWritable(stream.id)
+        } catch (err) {
+          // one throwing callback must not wedge the other streams
+          this.ownerFailed(stream, err)
+          if (this.closed) { return }
+        }
       }
     }
+  }
+
+  /** The owner threw while handling stream `stream`: reset that stream only. */
+  private ownerFailed (stream: StreamRecord, err: unknown): void {
+    if (stream.gone) { return }
+    if (!stream.held) { this.queueReset(stream.id) }
+    if (this.closed) { return }
+    try {
+      this.dropStream(stream, new InternalError(`stream ${stream.id} handler threw: ${errorMessage(err)}`, err))
+    } catch { /* the owner is already failing for this stream */ }
   }
 
   private emitGoAway (code: GoAwayCode, force: boolean): void {
@@ -877,7 +1022,9 @@ export class Session implements FrameSink {
     }
   }
 
-  private sendPing (): void {
+  /** Sends a ping unless one is in flight; `keepAlive` pings end the session when unanswered. */
+  private sendPing (keepAlive: boolean): void {
+    if (keepAlive) { this.pingForKeepAlive = true }
     if (this.pingInFlight) { return }
     this.pingId = (this.pingId + 1) >>> 0
     this.pingInFlight = true
@@ -907,21 +1054,28 @@ export class Session implements FrameSink {
     let next = Infinity
 
     if (this.blocked) {
-      if (now - this.blockedSince >= config.connectionWriteTimeout) {
+      const queued = this.handler.queuedBytes?.()
+      if (queued !== undefined && queued < this.blockedQueued) {
+        // bytes left since the last look: a slow link, not a dead one
+        this.blockedSince = now
+        this.blockedQueued = queued
+      } else if (now - this.blockedSince >= config.connectionWriteTimeout) {
         this.fail(new ConnectionWriteTimeoutError())
         return
       }
-      next = Math.min(next, this.blockedSince + config.connectionWriteTimeout)
+      next = Math.min(next, this.nextStallCheck(now))
     }
 
     if (this.pingInFlight) {
       const deadline = this.pingSentAt + config.connectionWriteTimeout
       if (now >= deadline) {
         this.pingInFlight = false
+        const keepAlive = this.pingForKeepAlive
+        this.pingForKeepAlive = false
         const callbacks = this.pingCallbacks
         this.pingCallbacks = []
         for (const callback of callbacks) { callback(new TimeoutError('ping timed out'), -1) }
-        if (config.enableKeepAlive) {
+        if (keepAlive) {
           this.fail(new KeepAliveTimeoutError())
           return
         }
@@ -933,7 +1087,7 @@ export class Session implements FrameSink {
     if (config.enableKeepAlive) {
       if (now >= this.nextKeepAliveAt) {
         // only an idle session is pinged: any frame from the peer proves it alive
-        if (!this.heardFromPeer) { this.sendPing() }
+        if (!this.heardFromPeer) { this.sendPing(true) }
         this.heardFromPeer = false
         this.nextKeepAliveAt = now + config.keepAliveInterval
       }
@@ -997,19 +1151,22 @@ export class Session implements FrameSink {
   // Ending
   // =====================================================================
 
-  /** Ends the session with an error, sending GoAway with its code if it has one. */
-  private fail (error: YamuxError): void {
+  /** Ends the session with an error, sending GoAway with `code` (the error's, by default) if there is one. */
+  private fail (error: YamuxError, code = error.goAwayCode): void {
     if (this.closed) { return }
     this.config.logger?.('yamux session failed: %s', error.message)
-    if (error.goAwayCode !== undefined && !this.goAwaySent) {
+    if (code !== undefined && !this.goAwaySent) {
       this.batch.take() // drop whatever was half-built
-      this.emitGoAway(error.goAwayCode, true)
+      this.emitGoAway(code, true)
     }
     this.terminate(error)
   }
 
   private terminate (error: YamuxError | undefined): void {
     this.closed = true
+    this.ending = true
+    this.queuedTotal = 0
+    this.queueWaiters = []
     // frames after the end, even later in the chunk being decoded, are ignored
     this.decoder.stop()
     if (this.timerArmed) { this.env.clearTimer(this.timer) }
@@ -1045,14 +1202,9 @@ function isHalfClosed (stream: StreamRecord): boolean {
 
 function toYamuxError (err: unknown): YamuxError {
   if (err instanceof YamuxError) { return err }
-  return new InternalFailure(err instanceof Error ? err.message : String(err), err)
+  return new InternalError(errorMessage(err), err)
 }
 
-/** Wraps a non-yamux exception (e.g. thrown by a handler) that ended a session. */
-class InternalFailure extends YamuxError {
-  override readonly name = 'InternalError'
-  constructor (message: string, cause: unknown) {
-    super(message, GoAwayCode.InternalError)
-    this.cause = cause
-  }
+function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
 }

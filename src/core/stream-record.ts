@@ -50,6 +50,8 @@ export class StreamRecord {
   wantsWritable = false
   /** Queued for a room check at the end of the next flush. */
   writableCheckPending = false
+  /** Refused by the session-wide send queue bound; in the session's waiter list. */
+  waitingForQueue = false
 
   // ---- receive side ----
   /** The window size we aim to keep granted (grows by auto-tuning). */

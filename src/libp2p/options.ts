@@ -104,6 +104,14 @@ export interface YamuxMuxerInit extends StreamMuxerOptions<YamuxStreamOptions> {
    * @default 256
    */
   maxAckBacklog?: number
+  /**
+   * Bytes all streams of a connection may queue for sending; past it `send()`
+   * returns false until half of it has left (bounds what a peer that stops
+   * reading costs).
+   *
+   * @default 4194304
+   */
+  maxSessionSendQueue?: number
 }
 
 /** The validated settings one muxer runs with. */
@@ -144,7 +152,8 @@ export function resolveOptions (init: YamuxMuxerInit = {}): ResolvedOptions {
       maxFrameSize: init.maxMessageSize,
       maxInboundStreams: init.maxInboundStreams,
       maxOutboundStreams: init.maxOutboundStreams,
-      maxAckBacklog: init.maxAckBacklog
+      maxAckBacklog: init.maxAckBacklog,
+      maxSessionSendQueue: init.maxSessionSendQueue
     })
   } catch (err) {
     if (err instanceof InvalidConfigError) {

@@ -188,7 +188,15 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
         onStreamReset: (id, error) => {
           const stream = this.streams.get(id)
           this.streams.delete(id)
-          stream?.onReset(error)
+          if (stream === undefined) { return }
+          const queued = this.acceptQueue.indexOf(stream)
+          if (queued >= 0) {
+            // never handed out: nobody could listen for its error
+            this.acceptQueue.splice(queued, 1)
+            stream.destroy()
+            return
+          }
+          stream.onReset(error)
         },
         onStreamClosed: (id) => { this.streams.delete(id) },
         onWritable: (id) => { this.streams.get(id)?.onWritable() },

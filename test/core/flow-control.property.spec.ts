@@ -678,7 +678,8 @@ describe('flow control: transport write sizes', () => {
   // maxFrameSize 1 MiB it would be 256 MiB).
   // Repro: openStream() + write(id, 64 KiB) 200 times, then one flush.
   it('many new streams with data (SYN riding on data) are still written in bounded batches', () => {
-    const pair = new SessionPair({ capacity: 64 * 1024 })
+    // 12.5 MiB written at once: lift the session-wide queue bound so every write is taken whole
+    const pair = new SessionPair({ capacity: 64 * 1024, client: { maxSessionSendQueue: 64 * 1024 * 1024 } })
     pair.run(10)
     const sizes = writeSizes(pair.toServer)
     const ids: number[] = []
@@ -696,7 +697,7 @@ describe('flow control: transport write sizes', () => {
   // frame of many accepted streams leave in one unbounded transport write.
   // Repro: 200 inbound streams accepted and written 64 KiB each before a flush.
   it('many accepted streams answering with data (ACK riding on data) are written in bounded batches', () => {
-    const pair = new SessionPair({ capacity: 64 * 1024 })
+    const pair = new SessionPair({ capacity: 64 * 1024, server: { maxSessionSendQueue: 64 * 1024 * 1024 } })
     pair.server.autoAccept = false
     pair.run(10)
     const ids: number[] = []

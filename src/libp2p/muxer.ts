@@ -127,6 +127,7 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     const streams = this.byId
     return {
       write: (chunks) => this.maConn.send(chunks.length === 1 ? chunks[0] : new Uint8ArrayList(...chunks)),
+      queuedBytes: () => this.maConn.writeBufferLength,
       onStream: (id) => {
         const stream = this.track(id, 'inbound', this.options.streamOptions)
         // with nobody listening yet, leave the stream un-ACKed: a peer honouring

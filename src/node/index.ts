@@ -173,6 +173,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
           transport.uncork()
           return more
         },
+        queuedBytes: () => transport.writableLength,
         onStream: (id) => {
           const stream = this.track(id)
           const waiter = this.acceptWaiters.shift()

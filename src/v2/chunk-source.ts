@@ -1,0 +1,162 @@
+/**
+ * A pull-driven async iterator over queued byte chunks: the `source` of the
+ * v2 muxer (yamux bytes for the transport) and of each v2 stream (payload for
+ * the application). Its owner hears of every pull, which is what makes flow
+ * control follow consumption: a stream returns window credit, the muxer
+ * releases the session's transport back-pressure.
+ */
+import { Uint8ArrayList } from 'uint8arraylist'
+
+export interface ChunkSourceInit {
+  /**
+   * True: a pull takes every queued chunk as one item (the muxer's output).
+   * False: one chunk per pull, each as a Uint8ArrayList (a stream's payload,
+   * message boundaries as they arrived).
+   */
+  coalesce: boolean
+  /** The consumer took `bytes` bytes. */
+  onPull(bytes: number): void
+  /**
+   * The consumer stopped reading early (`return()`/`throw()`); `dropped` is
+   * the byte count of the chunks it left unread, now discarded.
+   */
+  onAbandon?(dropped: number): void
+}
+
+type Item = Uint8Array | Uint8ArrayList
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
+
+export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
+  /** Bytes queued and not yet pulled. */
+  bytes = 0
+  private chunks: Uint8Array[] = []
+  private head = 0
+  private ended = false
+  private abandoned = false
+  private error: Error | undefined
+  private waiter: { resolve(result: IteratorResult<Item, undefined>): void, reject(err: Error): void } | undefined
+  private readonly init: ChunkSourceInit
+
+  constructor (init: ChunkSourceInit) {
+    this.init = init
+  }
+
+  /** True once `end()` was called or the consumer stopped. */
+  get isEnded (): boolean {
+    return this.ended
+  }
+
+  /** Queues a chunk (kept by reference). Ignored after the end. */
+  push (chunk: Uint8Array): void {
+    if (this.ended) { return }
+    this.chunks.push(chunk)
+    this.bytes += chunk.byteLength
+    const waiter = this.waiter
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter.resolve(this.take())
+    }
+  }
+
+  /**
+   * Ends the source: what is queued is still delivered, then the iteration
+   * ends, or throws `error` if one is given.
+   */
+  end (error?: Error): void {
+    if (this.ended) { return }
+    this.ended = true
+    this.error = error
+    const waiter = this.waiter
+    if (waiter !== undefined && this.bytes === 0 && this.head === this.chunks.length) {
+      this.waiter = undefined
+      this.settleEnd(waiter)
+    }
+  }
+
+  async next (): Promise<IteratorResult<Item, undefined>> {
+    if (this.head < this.chunks.length) { return this.take() }
+    if (this.ended) {
+      if (this.error !== undefined && !this.abandoned) {
+        const error = this.error
+        this.error = undefined // thrown once, then the iteration is done
+        throw error
+      }
+      return DONE
+    }
+    return new Promise((resolve, reject) => { this.waiter = { resolve, reject } })
+  }
+
+  async return (): Promise<IteratorResult<Item, undefined>> {
+    this.abandon()
+    return DONE
+  }
+
+  async throw (): Promise<IteratorResult<Item, undefined>> {
+    this.abandon()
+    return DONE
+  }
+
+  [Symbol.asyncIterator] (): this {
+    return this
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> {
+    this.abandon()
+  }
+
+  private take (): IteratorResult<Item, undefined> {
+    let value: Item
+    let bytes: number
+    if (this.init.coalesce && this.chunks.length - this.head > 1) {
+      const list = new Uint8ArrayList()
+      for (let i = this.head; i < this.chunks.length; i++) { list.append(this.chunks[i]) }
+      value = list
+      bytes = list.byteLength
+      this.chunks = []
+      this.head = 0
+    } else {
+      const chunk = this.chunks[this.head]
+      this.chunks[this.head++] = EMPTY
+      if (this.head === this.chunks.length) {
+        this.chunks = []
+        this.head = 0
+      } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+        this.chunks = this.chunks.slice(this.head)
+        this.head = 0
+      }
+      value = this.init.coalesce ? chunk : new Uint8ArrayList(chunk)
+      bytes = chunk.byteLength
+    }
+    this.bytes -= bytes
+    this.init.onPull(bytes)
+    return { done: false, value }
+  }
+
+  private settleEnd (waiter: NonNullable<ChunkSource['waiter']>): void {
+    const error = this.error
+    if (error !== undefined && !this.abandoned) {
+      this.error = undefined
+      waiter.reject(error)
+    } else {
+      waiter.resolve(DONE)
+    }
+  }
+
+  private abandon (): void {
+    if (this.abandoned) { return }
+    this.abandoned = true
+    const dropped = this.bytes
+    this.chunks = []
+    this.head = 0
+    this.bytes = 0
+    const wasEnded = this.ended
+    this.ended = true
+    const waiter = this.waiter
+    this.waiter = undefined
+    waiter?.resolve(DONE)
+    if (!wasEnded || dropped > 0) { this.init.onAbandon?.(dropped) }
+  }
+}
+
+const EMPTY = new Uint8Array(0)

@@ -1,8 +1,8 @@
 /**
  * A libp2p v3 stream backed by one stream of the core session. It only
  * translates: bytes to `session.write`, FIN/RST to `closeWrite`/`reset`, and
- * it returns window credit to the session as the application consumes data
- * ('message' dispatch, async iteration, or data dropped after closeRead).
+ * it returns window credit to the session through one ledger, settled
+ * wherever data is consumed or discarded.
  */
 import { AbstractStream } from '@libp2p/utils'
 import type { Session } from '../core/session.ts'
@@ -16,12 +16,26 @@ export interface YamuxStreamInit extends AbstractStreamInit {
   direction: MessageStreamDirection
 }
 
+/** One running async iteration: the chunks dispatched to it, not yet pulled. */
+interface Reader {
+  queue: Array<Uint8Array | Uint8ArrayList>
+  bytes: number
+}
+
 export class YamuxStream extends AbstractStream {
   /** The yamux stream id. */
   readonly streamId: number
   private readonly session: Session
-  /** Async iterators consuming this stream: credit waits until they yield. */
-  private iterators = 0
+  /**
+   * The credit ledger: bytes the peer sent that have not been credited back.
+   * It never exceeds the bytes this stream still holds (read buffer plus
+   * iterator queues), so credit goes back exactly once per byte, only once
+   * it has left, whichever path it leaves by (see `settle`).
+   */
+  private uncredited = 0
+  /** Bytes dispatched to async iterators and not yet pulled by their consumers. */
+  private iteratorBytes = 0
+  private readers: Reader[] | undefined
   /**
    * Inactivity timeout in ms when the caller set one (0: not watched), and
    * when data last moved; the muxer's sweep aborts streams idle for longer.
@@ -69,7 +83,7 @@ export class YamuxStream extends AbstractStream {
   }
 
   sendResume (): void {
-    // resume() dispatches the buffered data; dispatchReadBuffer returns its credit
+    // resume() dispatches the buffered data; dispatchReadBuffer settles its credit
   }
 
   /** The session calls this, not the muxer's drain fan-out: only held streams wake. */
@@ -82,54 +96,92 @@ export class YamuxStream extends AbstractStream {
   override onMuxerNeedsDrain (): void {}
   override onMuxerDrain (): void {}
 
-  // ---- read side ----
+  // ---- read side: every path that consumes or discards data settles ----
+
+  /**
+   * Returns credit for every uncredited byte this stream no longer holds.
+   * Bytes the application put back (`unshift`/`push`) were credited when
+   * first delivered: they count as held, never as uncredited, so they
+   * delay credit for newer bytes at most until they are read again.
+   */
+  private settle (): void {
+    const excess = this.uncredited - this.readBuffer.byteLength - this.iteratorBytes
+    if (excess > 0) {
+      this.uncredited -= excess
+      this.session.consume(this.streamId, excess)
+    }
+  }
 
   override onData (data: Uint8Array | Uint8ArrayList): void {
     if (this.idleTimeout > 0) { this.lastActive = performance.now() }
+    this.uncredited += data.byteLength
     if (this.readStatus === 'closing' || this.readStatus === 'closed') {
       // read side closed locally: the data is discarded, the peer may go on
-      this.session.consume(this.streamId, data.byteLength)
+      this.settle()
       return
     }
     super.onData(data)
   }
 
   protected override dispatchReadBuffer (): void {
-    const before = this.readBuffer.byteLength
     super.dispatchReadBuffer()
-    const consumed = before - this.readBuffer.byteLength
-    // iterators return credit as their consumer pulls, not on dispatch
-    if (consumed > 0 && this.iterators === 0) { this.session.consume(this.streamId, consumed) }
+    this.settle()
+  }
+
+  override async closeRead (options?: AbortOptions): Promise<void> {
+    // the base discards the read buffer before its first await
+    const closing = super.closeRead(options)
+    if (this.readers !== undefined) {
+      for (const reader of this.readers) { this.dropQueue(reader) }
+    }
+    this.settle()
+    await closing
+  }
+
+  private dropQueue (reader: Reader): void {
+    this.iteratorBytes -= reader.bytes
+    reader.queue = []
+    reader.bytes = 0
   }
 
   /**
-   * Async iteration with consumer-driven credit: a chunk's window credit goes
-   * back when the consumer pulls it, so an iterator that stops pulling stops
-   * the peer within one window. Unlike the base class it also ends when the
-   * remote closed before the iteration began (the 'remoteCloseWrite' event
-   * was missed): it watches `readableEnded` as well.
+   * Async iteration with consumer-driven credit: a chunk's credit goes back
+   * when the consumer pulls it, so an iterator that stops pulling stops the
+   * peer within one window. Breaking out leaves the chunks it had not yet
+   * yielded in the stream for the next reader (when it was the only reader
+   * and the read side is open), else discards them and returns their credit.
+   * Unlike the base class it also ends when the remote closed before the
+   * iteration began (the 'remoteCloseWrite' event was missed).
    */
   override async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array | Uint8ArrayList> {
     if (this.readStatus !== 'readable' && this.readStatus !== 'paused') { return }
-    const queue: Array<Uint8Array | Uint8ArrayList> = []
+    const reader: Reader = { queue: [], bytes: 0 }
     let ended = false
     let error: Error | undefined
     let wake: (() => void) | undefined
-    const onMessage = (evt: StreamMessageEvent): void => { queue.push(evt.data); wake?.() }
+    const onMessage = (evt: StreamMessageEvent): void => {
+      reader.queue.push(evt.data)
+      reader.bytes += evt.data.byteLength
+      this.iteratorBytes += evt.data.byteLength
+      wake?.()
+    }
     const onEnd = (): void => { ended = true; wake?.() }
     const onClose = (evt: StreamCloseEvent): void => { ended = true; error = evt.error; wake?.() }
     const more = async (): Promise<void> => { await new Promise<void>(resolve => { wake = resolve }) }
-    this.iterators++
+    const readers = (this.readers ??= [])
+    readers.push(reader)
     this.addEventListener('message', onMessage)
     this.addEventListener('remoteCloseWrite', onEnd)
     this.addEventListener('end', onEnd)
     this.addEventListener('close', onClose)
     try {
       for (;;) {
-        const chunk = queue.shift()
+        const chunk = reader.queue.shift()
         if (chunk !== undefined) {
+          reader.bytes -= chunk.byteLength
+          this.iteratorBytes -= chunk.byteLength
           // the consumer has taken this chunk: the peer may send as much again
-          this.session.consume(this.streamId, chunk.byteLength)
+          this.settle()
           yield chunk
           continue
         }
@@ -139,11 +191,24 @@ export class YamuxStream extends AbstractStream {
         wake = undefined
       }
     } finally {
-      this.iterators--
+      readers.splice(readers.indexOf(reader), 1)
       this.removeEventListener('message', onMessage)
       this.removeEventListener('remoteCloseWrite', onEnd)
       this.removeEventListener('end', onEnd)
       this.removeEventListener('close', onClose)
+      this.returnUnread(reader)
     }
+  }
+
+  /** Puts an abandoned iterator's chunks back in front of the read buffer, or drops them. */
+  private returnUnread (reader: Reader): void {
+    if (reader.bytes === 0) { return }
+    const queue = reader.queue
+    this.dropQueue(reader)
+    // other readers saw the same chunks: putting them back would repeat them
+    if ((this.readStatus === 'readable' || this.readStatus === 'paused') && this.listenerCount('message') === 0) {
+      this.readBuffer.prepend(...queue)
+    }
+    this.settle()
   }
 }

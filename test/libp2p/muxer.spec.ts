@@ -1,45 +1,9 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
 import { activeTimers, yamux } from '../../src/index.ts'
-import { directPair } from '../fixtures/direct-pair.ts'
-import type { YamuxMuxer, YamuxMuxerInit } from '../../src/index.ts'
+import { muxers, sendAll, settle, until } from './helpers.ts'
+import type { YamuxMuxerInit } from '../../src/index.ts'
 import type { Stream } from '@libp2p/interface'
-
-interface Muxers { dialer: YamuxMuxer, listener: YamuxMuxer, inbound: Stream[] }
-
-function muxers (dialerInit: YamuxMuxerInit = {}, listenerInit: YamuxMuxerInit = {}, highWaterMark?: number): Muxers {
-  const [a, b] = directPair({ highWaterMark })
-  const dialer = yamux({ enableKeepAlive: false, ...dialerInit })().createStreamMuxer(a)
-  const listener = yamux({ enableKeepAlive: false, ...listenerInit })().createStreamMuxer(b)
-  const inbound: Stream[] = []
-  listener.addEventListener('stream', (evt) => { inbound.push(evt.detail) })
-  return { dialer, listener, inbound }
-}
-
-async function settle (ms = 20): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
-}
-
-async function until (condition: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > end) { throw new Error('condition not met in time') }
-    await settle(2)
-  }
-}
-
-/** Sends `total` bytes in `chunk`-sized writes, respecting 'drain'. */
-async function sendAll (stream: Stream, total: number, chunk = 64 * 1024): Promise<void> {
-  const buf = new Uint8Array(chunk).fill(1)
-  for (let sent = 0; sent < total; sent += chunk) {
-    if (!stream.send(buf.subarray(0, Math.min(chunk, total - sent)))) {
-      await new Promise<void>((resolve, reject) => {
-        stream.addEventListener('drain', () => { resolve() }, { once: true })
-        stream.addEventListener('close', (evt) => { reject(evt.error ?? new Error('closed')) }, { once: true })
-      })
-    }
-  }
-}
 
 describe('libp2p muxer: factory and options', () => {
   it('is a stream-muxer factory for /yamux/1.0.0', () => {

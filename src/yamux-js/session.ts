@@ -1,0 +1,278 @@
+/**
+ * yamux-js's session shape: a `stream.Transform` the user attaches with
+ * `session.pipe(socket).pipe(session)`, holding a `YamuxSession` of
+ * libp2p-yamux/node that runs over a {@link Bridge} to the Transform.
+ */
+import { Transform } from 'node:stream'
+import { resolveConfig } from '../core/config.ts'
+import { YamuxDuplex, YamuxSession } from '../node/index.ts'
+import { Bridge } from './bridge.ts'
+import { toResolvedConfig, toSessionConfig } from './config.ts'
+import type { Config, ResolvedConfig } from './config.ts'
+import type { YamuxError } from '../node/index.ts'
+import type { Readable, TransformCallback, Writable } from 'node:stream'
+
+/** A yamux stream: a Node.js Duplex with yamux-js's `ID()` and `close()`. */
+export type Stream = YamuxDuplex & {
+  /** The yamux stream id (odd: opened by the client, even: by the server). */
+  ID(): number
+  /** Half-closes the stream (sends FIN), the same as `end()`. */
+  close(): void
+}
+
+/** The class of every {@link Stream}, for `instanceof`. */
+// eslint-disable-next-line @typescript-eslint/no-redeclare -- a value and a type of one name, as yamux-js's class is both
+export const Stream = YamuxDuplex
+
+/** Bytes the Transform's readable side and the bridge may each hold before pushing back. */
+const HIGH_WATER_MARK = 64 * 1024
+
+function streamId (this: YamuxDuplex): number {
+  return this.id
+}
+
+function halfClose (this: YamuxDuplex): void {
+  this.end()
+}
+
+/** Gives a stream yamux-js's methods (shared functions: no closure per stream). */
+function adopt (duplex: YamuxDuplex): Stream {
+  const stream = duplex as Stream
+  stream.ID = streamId
+  stream.close = halfClose
+  return stream
+}
+
+const writeNow = YamuxDuplex.prototype._write
+
+/**
+ * The first write of a stream we open, one microtask late. The core puts
+ * SYN on a new stream's first Data frame when data is queued by its next
+ * flush, and yamux-js 0.2 drops the payload of a Data frame carrying SYN.
+ * The flush that sends the SYN was queued by open(), before this microtask,
+ * so the SYN leaves alone and the data follows.
+ */
+function writeAfterSyn (this: YamuxDuplex, chunk: Uint8Array, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+  this._write = writeNow
+  queueMicrotask(() => { writeNow.call(this, chunk, encoding, callback) })
+}
+
+interface SessionInternals {
+  openStream?(): YamuxDuplex
+  track?(id: number): YamuxDuplex
+  session?: { openStream(): number }
+}
+
+/**
+ * Opens a stream synchronously. `YamuxSession.open()` is async although the
+ * stream exists as soon as it is called; until the Node API offers a
+ * synchronous `openStream()`, do what `open()` does.
+ */
+function openNow (session: YamuxSession): YamuxDuplex {
+  const internals = session as unknown as SessionInternals
+  if (typeof internals.openStream === 'function') { return internals.openStream() }
+  if (typeof internals.track !== 'function' || internals.session === undefined) {
+    throw new Error('libp2p-yamux/yamux-js: this version of the Node API cannot open streams synchronously')
+  }
+  return internals.track(internals.session.openStream())
+}
+
+export class Session extends Transform {
+  /** The settings this session runs with, in yamux-js units (seconds). */
+  readonly config: ResolvedConfig
+  private readonly session: YamuxSession
+  private readonly bridge: Bridge
+  private handler: ((stream: Stream) => void) | undefined
+  private accepting = false
+  /** close() was called or the session ended. */
+  private shutdown = false
+  /** The bridge's output ended (the session closed its transport). */
+  private outputEnded = false
+  private heldFlush: TransformCallback | undefined
+  private readonly sources = new Set<Readable>()
+  private readonly destinations = new Set<Writable>()
+
+  constructor (client: boolean, config?: Config, onStream?: (stream: Stream) => void) {
+    super({ readableHighWaterMark: HIGH_WATER_MARK })
+    const sessionConfig = toSessionConfig(config)
+    this.config = toResolvedConfig(resolveConfig(sessionConfig))
+    this.bridge = new Bridge({
+      pushOutput: (chunk) => this.push(chunk),
+      endOutput: () => { this.onOutputEnded() }
+    }, HIGH_WATER_MARK)
+    this.session = new YamuxSession(this.bridge, client, sessionConfig)
+    this.session.on('close', (error) => { this.onSessionClose(error) })
+    this.on('pipe', (source: Readable) => { this.track(source) })
+    this.on('unpipe', (source: Readable) => { this.sources.delete(source) })
+    if (onStream !== undefined) { this.onStream = onStream }
+  }
+
+  /** Called with each stream the peer opens. Until one is set, streams wait (up to `acceptBacklog`). */
+  get onStream (): ((stream: Stream) => void) | undefined {
+    return this.handler
+  }
+
+  set onStream (handler: ((stream: Stream) => void) | undefined) {
+    this.handler = handler
+    if (handler !== undefined && !this.accepting) { void this.acceptLoop() }
+  }
+
+  /**
+   * Opens a stream; its SYN leaves with the first frame. Throws
+   * SessionShutdownError after close(), RemoteGoAwayError after the peer's
+   * GoAway, StreamLimitError past 1000 open outbound streams.
+   */
+  open (): Stream {
+    const stream = adopt(openNow(this.session))
+    stream._write = writeAfterSyn
+    return stream
+  }
+
+  /** True once close() was called or the session ended. */
+  isClosed (): boolean {
+    return this.shutdown || this.session.isClosed
+  }
+
+  /**
+   * Ends the session: GoAway (code 0, or internal error with `error`, which
+   * is also emitted as 'error'), then the end of the output, which ends the
+   * socket it is piped to. Every open stream ends.
+   */
+  close (error?: Error): void {
+    this.shutdown = true
+    this.session.close(error)
+  }
+
+  /** Round-trip time in ms of one ping. */
+  async ping (): Promise<number> {
+    return this.session.ping()
+  }
+
+  override _transform (chunk: Uint8Array, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.outputEnded) {
+      // the session is over: the peer's bytes go nowhere
+      callback()
+      return
+    }
+    this.bridge.input(chunk, callback)
+  }
+
+  override _flush (callback: TransformCallback): void {
+    // the peer's bytes ended: the session ends, and with it the output
+    if (this.outputEnded) {
+      callback()
+      return
+    }
+    this.heldFlush = callback
+    this.bridge.inputEnded()
+  }
+
+  override _read (size: number): void {
+    this.bridge.outputWanted()
+    super._read(size)
+  }
+
+  override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
+    this.shutdown = true
+    if (!this.bridge.destroyed) { this.bridge.destroy(err ?? undefined) }
+    if ((err as { code?: string } | null)?.code === 'ERR_STREAM_DESTROYED' && this.writableFinished && this.readableEnded) {
+      // pipeline() tearing down a session that has already ended both ways,
+      // before its 'close' (the socket closed in the same tick): not an error
+      callback(null)
+      return
+    }
+    callback(err)
+  }
+
+  override pipe<T extends NodeJS.WritableStream> (destination: T, options?: { end?: boolean }): T {
+    this.destinations.add(destination as unknown as Writable)
+    return super.pipe(destination, options)
+  }
+
+  private async acceptLoop (): Promise<void> {
+    this.accepting = true
+    try {
+      for (;;) {
+        const stream = adopt(await this.session.accept())
+        const handler = this.handler
+        if (handler === undefined) {
+          stream.destroy()
+          continue
+        }
+        try {
+          handler(stream)
+        } catch (err) {
+          // the application's own bug: uncaught, as from an event listener
+          process.nextTick(() => { throw err })
+        }
+      }
+    } catch {
+      // the session ended
+    } finally {
+      this.accepting = false
+    }
+  }
+
+  /** A source piped into us (the socket): its abrupt close ends the session. */
+  private track (source: Readable): void {
+    this.sources.add(source)
+    source.once('close', () => {
+      if (!this.sources.has(source) || this.outputEnded || this.bridge.destroyed) { return }
+      if (source.readableEnded) { return }
+      // closed without a clean end (reset, destroyed): the transport is gone
+      this.bridge.destroy(source.errored ?? undefined)
+    })
+  }
+
+  private onOutputEnded (): void {
+    if (this.outputEnded) { return }
+    this.outputEnded = true
+    this.shutdown = true
+    this.push(null)
+    const flush = this.heldFlush
+    this.heldFlush = undefined
+    flush?.()
+  }
+
+  private onSessionClose (error?: YamuxError): void {
+    this.shutdown = true
+    if (error === undefined || this.destroyed) { return }
+    this.closeTransportsAfterError()
+    this.emit('error', error)
+  }
+
+  /**
+   * After a fatal error the GoAway has been handed to the socket, which the
+   * end of our output ends; a peer that keeps it open gets it destroyed once
+   * it is flushed, or after `connectionWriteTimeout`.
+   */
+  private closeTransportsAfterError (): void {
+    const transports = [...this.sources].filter(s => this.destinations.has(s as unknown as Writable))
+    if (transports.length === 0) { return }
+    const destroyAll = (): void => {
+      clearTimeout(timer)
+      for (const transport of transports) { transport.destroy() }
+    }
+    const timer = setTimeout(destroyAll, this.config.connectionWriteTimeout * 1000)
+    timer.unref()
+    const unfinished = transports.filter(t => !(t as unknown as Writable).writableFinished)
+    let pending = unfinished.length
+    const onFinish = (): void => { if (--pending === 0) { destroyAll() } }
+    for (const transport of unfinished) { transport.once('finish', onFinish) }
+    if (pending === 0) { destroyAll() }
+  }
+}
+
+/** The client side of a session: it opens streams with odd ids. */
+export class Client extends Session {
+  constructor (config?: Config) {
+    super(true, config)
+  }
+}
+
+/** The server side of a session: it opens streams with even ids. */
+export class Server extends Session {
+  constructor (onStream?: (stream: Stream) => void, config?: Config) {
+    super(false, config, onStream)
+  }
+}

@@ -1,0 +1,479 @@
+/**
+ * Output scheduling: everything produced in one tick leaves as one transport
+ * write, control frames (pongs, pings, resets, window updates) first, then
+ * data round-robin across streams; transport back-pressure, the bounds on
+ * queued bytes, and telling held writers when they may write again.
+ */
+import {
+  COPY_WRITES_UP_TO, Flag, FLUSH_BATCH_BYTES, FrameType, GoAwayCode, MAX_PENDING_CONTROL_FRAMES, MAX_PENDING_PONGS,
+  MAX_STREAM_SEND_QUEUE, WRITE_SLAB_SIZE
+} from './constants.ts'
+import { ConnectionWriteTimeoutError, TransportError, YamuxError } from './errors.ts'
+import { OutputBatch } from './output-batch.ts'
+import { WriteState } from './stream-record.ts'
+import type { SessionConfig } from './config.ts'
+import type { SessionEnvironment, SessionHandler, SessionStats } from './session-types.ts'
+import type { StreamRecord } from './stream-record.ts'
+
+/** What output needs from the session around it. */
+export interface OutputHost {
+  /** Window credit to grant `stream` now (flow control); 0 for none. */
+  takeCredit(stream: StreamRecord): number
+  /** `stream`'s FIN was put in the batch. */
+  finSent(stream: StreamRecord): void
+  /** The transport failed, or control frames piled up while it refused writes. */
+  fail(error: YamuxError): void
+  /** The owner threw while told that `stream` may write. */
+  ownerFailed(stream: StreamRecord, err: unknown): void
+  /** The transport pushed back: look at it again at `at` (the write-stall timer). */
+  checkStallAt(at: number): void
+}
+
+export class Output {
+  private readonly env: SessionEnvironment
+  private readonly handler: SessionHandler
+  private readonly config: SessionConfig
+  private readonly stats: SessionStats
+  private readonly host: OutputHost
+  private stopped = false
+
+  private readonly batch = new OutputBatch()
+  /** Small writes are copied into slabs (no allocation per write). */
+  private slab = new Uint8Array(0)
+  private slabPos = 0
+  private flushScheduled = false
+  private readonly flushTask = (): void => { this.flushScheduled = false; this.flush() }
+
+  // ---- control frames ----
+  private readonly pendingPongs: number[] = []
+  private pendingPingId = -1
+  private readonly pendingResets: number[] = []
+  /** Streams owing a WindowUpdate (credit and/or SYN/ACK flags). */
+  private readonly updateLane: StreamRecord[] = []
+  /** GoAway(0) waits for the data lane to empty. */
+  private goAwayAfterData = false
+  private goAwayWritten = false
+
+  // ---- data ----
+  private dataLane: StreamRecord[] = []
+  /** Bytes accepted from writers on all streams and not yet framed (maxSessionSendQueue). */
+  private queuedTotal = 0
+  /** Streams refused by the session-wide bound; told once half of it is free. */
+  private queueWaiters: StreamRecord[] = []
+  /** Streams waiting for room whose state changed since the last check. */
+  private writableCandidates: StreamRecord[] = []
+
+  // ---- back-pressure ----
+  private blocked = false
+  /** When the transport last made progress while blocked (refusal, or fewer bytes held). */
+  private blockedSince = 0
+  /** What `handler.queuedBytes()` said at `blockedSince`. */
+  private blockedQueued = 0
+
+  constructor (env: SessionEnvironment, handler: SessionHandler, config: SessionConfig, stats: SessionStats, host: OutputHost) {
+    this.env = env
+    this.handler = handler
+    this.config = config
+    this.stats = stats
+    this.host = host
+  }
+
+  /** True while the transport has asked us to wait. */
+  get isBlocked (): boolean { return this.blocked }
+  /** Bytes accepted by writes on all streams that have not been framed yet. */
+  get queuedBytes (): number { return this.queuedTotal }
+  /** A GoAway has been put on the wire. */
+  get goAwaySent (): boolean { return this.goAwayWritten }
+
+  // =====================================================================
+  // Accepting work
+  // =====================================================================
+
+  /**
+   * Queues as much of `data` on `stream` as its window, its queue and the
+   * session-wide bound allow; returns how many bytes were taken. Writes up
+   * to COPY_WRITES_UP_TO are copied, larger ones referenced until framed.
+   */
+  write (stream: StreamRecord, data: Uint8Array): number {
+    const length = data.byteLength
+    const room = this.roomFor(stream)
+    const taken = room < length ? room : length
+    if (taken < length) {
+      stream.wantsWritable = true
+      this.markWritableCandidate(stream)
+    }
+    if (taken === 0) { return 0 }
+    const accepted = taken === length ? data : data.subarray(0, taken)
+    stream.enqueue(taken <= COPY_WRITES_UP_TO ? this.copySmall(accepted) : accepted)
+    this.queuedTotal += taken
+    this.needData(stream)
+    return taken
+  }
+
+  /** Bytes a write to `stream` could take now. */
+  writableLength (stream: StreamRecord): number {
+    const room = stream.room(MAX_STREAM_SEND_QUEUE)
+    const shared = Math.max(this.config.maxSessionSendQueue - this.queuedTotal, 0)
+    return shared < room ? shared : room
+  }
+
+  /** `stream` may have data or a FIN to frame. */
+  needData (stream: StreamRecord): void {
+    if (!stream.inDataLane && stream.hasSendable()) {
+      stream.inDataLane = true
+      this.dataLane.push(stream)
+    }
+    this.schedule()
+  }
+
+  /** `stream` owes the peer a WindowUpdate (credit or SYN/ACK flags). */
+  needUpdate (stream: StreamRecord): void {
+    if (stream.held) { return }
+    if (!stream.inUpdateLane) {
+      stream.inUpdateLane = true
+      this.updateLane.push(stream)
+    }
+    this.schedule()
+  }
+
+  /** The peer granted `stream` credit: its held writer may write again. */
+  creditArrived (stream: StreamRecord, windowWasEmpty: boolean): void {
+    if (windowWasEmpty && stream.queued > 0) { this.needData(stream) }
+    if (stream.wantsWritable) {
+      this.markWritableCandidate(stream)
+      this.schedule()
+    }
+  }
+
+  /** Drops what `stream` had queued (it is gone). */
+  dropQueue (stream: StreamRecord): void {
+    this.queuedTotal -= stream.queued
+    stream.clearQueue()
+  }
+
+  queuePing (id: number): void {
+    this.pendingPingId = id
+    this.schedule()
+  }
+
+  /** Answers a ping, unless MAX_PENDING_PONGS already wait (a flood while we cannot write). */
+  queuePong (value: number): void {
+    if (this.pendingPongs.length < MAX_PENDING_PONGS) {
+      this.pendingPongs.push(value)
+      this.schedule()
+    }
+  }
+
+  /** Queues RST for stream `id`; fails the session if resets pile up while the transport is blocked. */
+  queueReset (id: number): void {
+    if (this.blocked && this.pendingResets.length >= MAX_PENDING_CONTROL_FRAMES) {
+      this.host.fail(new ConnectionWriteTimeoutError('too many control frames queued while the transport is not accepting writes'))
+      return
+    }
+    this.pendingResets.push(id)
+    this.schedule()
+  }
+
+  /** GoAway(0) leaves once the queued data has. */
+  goAwayWhenDrained (): void {
+    this.goAwayAfterData = true
+    this.schedule()
+  }
+
+  /**
+   * Writes GoAway(`code`) at once, with whatever the batch holds unless
+   * `discard` (a failing session drops half-built frames). Best effort: the
+   * session is ending whether or not the transport takes it.
+   */
+  goAwayNow (code: GoAwayCode, discard: boolean): void {
+    if (this.goAwayWritten) { return }
+    if (discard) { this.batch.take() }
+    this.goAwayWritten = true
+    this.batch.header(FrameType.GoAway, 0, 0, code)
+    this.stats.framesSent++
+    const bytes = this.batch.byteLength
+    const chunks = this.batch.take()
+    this.stats.transportWrites++
+    this.stats.bytesWritten += bytes
+    try { this.handler.write(chunks, bytes) } catch { /* the transport is failing too */ }
+  }
+
+  /** The transport can take writes again. */
+  transportDrained (): void {
+    if (!this.blocked || this.stopped) { return }
+    this.blocked = false
+    this.flush()
+  }
+
+  /**
+   * Looks at a blocked transport at `now`: returns true if it took none of
+   * our bytes for connectionWriteTimeout. Bytes leaving (the owner reports
+   * what the transport holds) count as progress: a slow link never stalls.
+   */
+  stalled (now: number): boolean {
+    if (!this.blocked) { return false }
+    const queued = this.handler.queuedBytes?.()
+    if (queued !== undefined && queued < this.blockedQueued) {
+      this.blockedSince = now
+      this.blockedQueued = queued
+      return false
+    }
+    return now - this.blockedSince >= this.config.connectionWriteTimeout
+  }
+
+  /**
+   * When to look at the transport next (Infinity if not blocked): at the
+   * write timeout, or every quarter of it if the owner reports progress.
+   */
+  nextStallCheck (now: number): number {
+    if (!this.blocked) { return Infinity }
+    const timeout = this.config.connectionWriteTimeout
+    const deadline = this.blockedSince + timeout
+    return this.handler.queuedBytes === undefined ? deadline : Math.min(deadline, now + timeout / 4)
+  }
+
+  /** The session ended: nothing more is written, every queue is dropped. */
+  stop (): void {
+    this.stopped = true
+    this.queuedTotal = 0
+    this.queueWaiters = []
+    this.dataLane = []
+    this.updateLane.length = 0
+    this.writableCandidates = []
+    this.pendingPongs.length = 0
+    this.pendingResets.length = 0
+  }
+
+  // =====================================================================
+  // Flushing
+  // =====================================================================
+
+  schedule (): void {
+    if (this.flushScheduled || this.stopped) { return }
+    this.flushScheduled = true
+    this.env.defer(this.flushTask)
+  }
+
+  /** Emits pending frames until done or the transport asks us to wait. */
+  flush (): void {
+    if (this.stopped || this.blocked) { return }
+    this.emitControl()
+    this.emitData()
+    if (this.goAwayAfterData && !this.goAwayWritten && this.dataLane.length === 0 && !this.blocked && !this.stopped) {
+      this.goAwayWritten = true
+      this.batch.header(FrameType.GoAway, 0, 0, GoAwayCode.NormalTermination)
+      this.stats.framesSent++
+    }
+    if (!this.batch.isEmpty && !this.stopped) { this.emitBatch() }
+    if (!this.blocked && !this.stopped) { this.notifyWritable() }
+  }
+
+  /** Control frames first: they are small and unblock the peer. */
+  private emitControl (): void {
+    const batch = this.batch
+    for (const value of this.pendingPongs) { batch.header(FrameType.Ping, Flag.ACK, 0, value) }
+    this.pendingPongs.length = 0
+    if (this.pendingPingId >= 0) {
+      batch.header(FrameType.Ping, Flag.SYN, 0, this.pendingPingId)
+      this.pendingPingId = -1
+    }
+    for (const id of this.pendingResets) { batch.header(FrameType.WindowUpdate, Flag.RST, id, 0) }
+    this.stats.framesSent += this.pendingResets.length
+    this.pendingResets.length = 0
+    this.emitWindowUpdates()
+  }
+
+  /** Then data, one frame per stream per turn. */
+  private emitData (): void {
+    let lane = this.dataLane
+    while (lane.length > 0) {
+      this.dataLane = []
+      for (let i = 0; i < lane.length; i++) {
+        const stream = lane[i]
+        stream.inDataLane = false
+        if (stream.gone || !stream.hasSendable()) { continue }
+        if (this.blocked) {
+          // keep the rest for the next flush
+          stream.inDataLane = true
+          this.dataLane.push(stream)
+          continue
+        }
+        this.emitDataFrame(stream)
+        if (stream.hasSendable()) {
+          stream.inDataLane = true
+          this.dataLane.push(stream)
+        }
+        if (this.batch.byteLength >= FLUSH_BATCH_BYTES) { this.emitBatch() }
+      }
+      lane = this.dataLane
+      if (this.blocked || this.stopped) { break }
+    }
+  }
+
+  private emitWindowUpdates (): void {
+    const lane = this.updateLane
+    for (let i = 0; i < lane.length; i++) {
+      const stream = lane[i]
+      stream.inUpdateLane = false
+      if (stream.gone) { continue }
+      const credit = this.host.takeCredit(stream)
+      let flags = stream.pendingFlags
+      if (credit === 0 && flags === 0) { continue }
+      if (credit === 0 && stream.hasSendable()) {
+        // SYN/ACK without credit ride on the stream's first data frame, sent
+        // now (while the batch has room) so streams open in creation order;
+        // otherwise the data lane carries them later
+        if (!this.blocked && this.batch.byteLength < FLUSH_BATCH_BYTES) {
+          this.emitDataFrame(stream)
+          if (this.batch.byteLength >= FLUSH_BATCH_BYTES) { this.emitBatch() }
+        }
+        if (!stream.inDataLane && stream.hasSendable()) {
+          stream.inDataLane = true
+          this.dataLane.push(stream)
+        }
+        continue
+      }
+      stream.pendingFlags = 0
+      if (stream.writeState === WriteState.FinPending && stream.queued === 0) {
+        flags |= Flag.FIN
+        this.host.finSent(stream)
+      }
+      this.batch.header(FrameType.WindowUpdate, flags, stream.id, credit)
+      this.stats.framesSent++
+      this.stats.windowUpdatesSent++
+      if (credit > 0) { this.stats.creditUpdatesSent++ }
+    }
+    lane.length = 0
+  }
+
+  private emitDataFrame (stream: StreamRecord): void {
+    const batch = this.batch
+    let n = stream.headLength()
+    if (n > stream.sendWindow) { n = stream.sendWindow }
+    if (n > this.config.maxFrameSize) { n = this.config.maxFrameSize }
+    let flags = stream.pendingFlags
+    stream.pendingFlags = 0
+    // FIN travels on its own empty frame, never with a payload:
+    // @chainsafe/libp2p-yamux 8 applies FIN before the data and drops it
+    const last = stream.queued === 0 && stream.writeState === WriteState.FinPending
+    if (last) { flags |= Flag.FIN }
+    if (n === 0) {
+      batch.header(FrameType.WindowUpdate, flags, stream.id, 0)
+      this.stats.windowUpdatesSent++
+    } else {
+      batch.header(FrameType.Data, flags, stream.id, n)
+      stream.sendWindow -= n
+      this.queuedTotal -= n
+      batch.payload(stream.takeHead(n))
+      if (stream.wantsWritable) { this.markWritableCandidate(stream) }
+      this.stats.dataFramesSent++
+    }
+    this.stats.framesSent++
+    if (last) { this.host.finSent(stream) }
+  }
+
+  private emitBatch (): void {
+    const bytes = this.batch.byteLength
+    const chunks = this.batch.take()
+    this.stats.transportWrites++
+    this.stats.bytesWritten += bytes
+    let more: boolean
+    try {
+      more = this.handler.write(chunks, bytes)
+    } catch (err) {
+      this.host.fail(err instanceof YamuxError ? err : new TransportError(`transport write failed: ${err instanceof Error ? err.message : String(err)}`, err))
+      return
+    }
+    if (!more && !this.blocked) {
+      this.blocked = true
+      const now = this.env.now()
+      this.blockedSince = now
+      this.blockedQueued = this.handler.queuedBytes?.() ?? 0
+      this.host.checkStallAt(this.nextStallCheck(now))
+    }
+  }
+
+  // =====================================================================
+  // Room for writers
+  // =====================================================================
+
+  /** Copies a small write into the current slab. */
+  private copySmall (data: Uint8Array): Uint8Array {
+    const n = data.byteLength
+    if (this.slabPos + n > this.slab.byteLength) {
+      this.slab = new Uint8Array(WRITE_SLAB_SIZE)
+      this.slabPos = 0
+    }
+    const view = this.slab.subarray(this.slabPos, this.slabPos + n)
+    view.set(data)
+    this.slabPos += n
+    return view
+  }
+
+  /** What a write to `stream` may take now: its window and queue, and the session-wide bound. */
+  private roomFor (stream: StreamRecord): number {
+    const room = stream.room(MAX_STREAM_SEND_QUEUE)
+    const shared = this.config.maxSessionSendQueue - this.queuedTotal
+    if (shared >= room) { return room }
+    this.waitForQueue(stream)
+    return shared > 0 ? shared : 0
+  }
+
+  private waitForQueue (stream: StreamRecord): void {
+    if (!stream.waitingForQueue) {
+      stream.waitingForQueue = true
+      this.queueWaiters.push(stream)
+    }
+  }
+
+  /**
+   * A waiting stream's room may have changed (credit arrived, a frame left):
+   * check it after the flush. Only such streams are looked at, so thousands
+   * of streams stalled on their windows cost nothing per flush.
+   */
+  private markWritableCandidate (stream: StreamRecord): void {
+    if (!stream.writableCheckPending) {
+      stream.writableCheckPending = true
+      this.writableCandidates.push(stream)
+    }
+  }
+
+  private notifyWritable (): void {
+    const bound = this.config.maxSessionSendQueue
+    if (this.queueWaiters.length > 0 && this.queuedTotal * 2 <= bound) {
+      // half the session-wide bound is free again: every stream it held may retry
+      const waiters = this.queueWaiters
+      this.queueWaiters = []
+      for (let i = 0; i < waiters.length; i++) {
+        waiters[i].waitingForQueue = false
+        this.markWritableCandidate(waiters[i])
+      }
+    }
+    if (this.writableCandidates.length === 0) { return }
+    // a callback may write again and be refused: it then joins a fresh list
+    const candidates = this.writableCandidates
+    this.writableCandidates = []
+    for (let i = 0; i < candidates.length; i++) {
+      const stream = candidates[i]
+      stream.writableCheckPending = false
+      if (!stream.wantsWritable) { continue }
+      if (stream.gone || stream.writeState !== WriteState.Open) {
+        stream.wantsWritable = false
+      } else if (stream.room(MAX_STREAM_SEND_QUEUE) > 0 && stream.queued < this.config.maxFrameSize) {
+        if (this.queuedTotal >= bound) {
+          // streams told earlier in this loop took the room: wait for the next half
+          this.waitForQueue(stream)
+          continue
+        }
+        stream.wantsWritable = false
+        try {
+          this.handler.onWritable(stream.id)
+        } catch (err) {
+          // one throwing callback must not wedge the other streams
+          this.host.ownerFailed(stream, err)
+          if (this.stopped) { return }
+        }
+      }
+    }
+  }
+}

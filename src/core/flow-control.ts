@@ -33,8 +33,8 @@ export class WindowBudget {
 
   /** Takes up to `want` bytes of what is left; returns how many. */
   grow (want: number): number {
-    const left = this.limit - this.used
-    const granted = want < left ? want : (left > 0 ? left : 0)
+    const left = Math.max(this.limit - this.used, 0)
+    const granted = want < left ? want : left
     this.used += granted
     return granted
   }

@@ -6,10 +6,11 @@
  */
 import {
   COPY_WRITES_UP_TO, Flag, FLUSH_BATCH_BYTES, FrameType, GoAwayCode, MAX_PENDING_CONTROL_FRAMES, MAX_PENDING_PONGS,
-  MAX_STREAM_SEND_QUEUE, WRITE_SLAB_SIZE
+  WRITE_SLAB_SIZE
 } from './constants.ts'
 import { ConnectionWriteTimeoutError, TransportError, YamuxError } from './errors.ts'
 import { OutputBatch } from './output-batch.ts'
+import { SendRoom } from './send-room.ts'
 import { WriteState } from './stream-record.ts'
 import type { SessionConfig } from './config.ts'
 import type { SessionEnvironment, SessionHandler, SessionStats } from './session-types.ts'
@@ -56,12 +57,16 @@ export class Output {
 
   // ---- data ----
   private dataLane: StreamRecord[] = []
-  /** Bytes accepted from writers on all streams and not yet framed (maxSessionSendQueue). */
-  private queuedTotal = 0
-  /** Streams refused by the session-wide bound; told once half of it is free. */
-  private queueWaiters: StreamRecord[] = []
-  /** Streams waiting for room whose state changed since the last check. */
-  private writableCandidates: StreamRecord[] = []
+  private readonly room: SendRoom
+  private readonly tellWritable = (stream: StreamRecord): boolean => {
+    try {
+      this.handler.onWritable(stream.id)
+    } catch (err) {
+      // one throwing callback must not wedge the other streams
+      this.host.ownerFailed(stream, err)
+    }
+    return !this.stopped
+  }
 
   // ---- back-pressure ----
   private blocked = false
@@ -76,12 +81,13 @@ export class Output {
     this.config = config
     this.stats = stats
     this.host = host
+    this.room = new SendRoom(config)
   }
 
   /** True while the transport has asked us to wait. */
   get isBlocked (): boolean { return this.blocked }
   /** Bytes accepted by writes on all streams that have not been framed yet. */
-  get queuedBytes (): number { return this.queuedTotal }
+  get queuedBytes (): number { return this.room.queued }
   /** A GoAway has been put on the wire. */
   get goAwaySent (): boolean { return this.goAwayWritten }
 
@@ -96,25 +102,20 @@ export class Output {
    */
   write (stream: StreamRecord, data: Uint8Array): number {
     const length = data.byteLength
-    const room = this.roomFor(stream)
+    const room = this.room.roomFor(stream)
     const taken = room < length ? room : length
-    if (taken < length) {
-      stream.wantsWritable = true
-      this.markWritableCandidate(stream)
-    }
+    if (taken < length) { this.room.refused(stream) }
     if (taken === 0) { return 0 }
     const accepted = taken === length ? data : data.subarray(0, taken)
     stream.enqueue(taken <= COPY_WRITES_UP_TO ? this.copySmall(accepted) : accepted)
-    this.queuedTotal += taken
+    this.room.queued += taken
     this.needData(stream)
     return taken
   }
 
   /** Bytes a write to `stream` could take now. */
   writableLength (stream: StreamRecord): number {
-    const room = stream.room(MAX_STREAM_SEND_QUEUE)
-    const shared = Math.max(this.config.maxSessionSendQueue - this.queuedTotal, 0)
-    return shared < room ? shared : room
+    return this.room.writableLength(stream)
   }
 
   /** `stream` may have data or a FIN to frame. */
@@ -140,14 +141,14 @@ export class Output {
   creditArrived (stream: StreamRecord, windowWasEmpty: boolean): void {
     if (windowWasEmpty && stream.queued > 0) { this.needData(stream) }
     if (stream.wantsWritable) {
-      this.markWritableCandidate(stream)
+      this.room.markCandidate(stream)
       this.schedule()
     }
   }
 
   /** Drops what `stream` had queued (it is gone). */
   dropQueue (stream: StreamRecord): void {
-    this.queuedTotal -= stream.queued
+    this.room.queued -= stream.queued
     stream.clearQueue()
   }
 
@@ -235,11 +236,9 @@ export class Output {
   /** The session ended: nothing more is written, every queue is dropped. */
   stop (): void {
     this.stopped = true
-    this.queuedTotal = 0
-    this.queueWaiters = []
+    this.room.clear()
     this.dataLane = []
     this.updateLane.length = 0
-    this.writableCandidates = []
     this.pendingPongs.length = 0
     this.pendingResets.length = 0
   }
@@ -265,7 +264,7 @@ export class Output {
       this.stats.framesSent++
     }
     if (!this.batch.isEmpty && !this.stopped) { this.emitBatch() }
-    if (!this.blocked && !this.stopped) { this.notifyWritable() }
+    if (!this.blocked && !this.stopped) { this.room.notify(this.tellWritable) }
   }
 
   /** Control frames first: they are small and unblock the peer. */
@@ -363,9 +362,9 @@ export class Output {
     } else {
       batch.header(FrameType.Data, flags, stream.id, n)
       stream.sendWindow -= n
-      this.queuedTotal -= n
+      this.room.queued -= n
       batch.payload(stream.takeHead(n))
-      if (stream.wantsWritable) { this.markWritableCandidate(stream) }
+      if (stream.wantsWritable) { this.room.markCandidate(stream) }
       this.stats.dataFramesSent++
     }
     this.stats.framesSent++
@@ -393,10 +392,6 @@ export class Output {
     }
   }
 
-  // =====================================================================
-  // Room for writers
-  // =====================================================================
-
   /** Copies a small write into the current slab. */
   private copySmall (data: Uint8Array): Uint8Array {
     const n = data.byteLength
@@ -408,72 +403,5 @@ export class Output {
     view.set(data)
     this.slabPos += n
     return view
-  }
-
-  /** What a write to `stream` may take now: its window and queue, and the session-wide bound. */
-  private roomFor (stream: StreamRecord): number {
-    const room = stream.room(MAX_STREAM_SEND_QUEUE)
-    const shared = this.config.maxSessionSendQueue - this.queuedTotal
-    if (shared >= room) { return room }
-    this.waitForQueue(stream)
-    return shared > 0 ? shared : 0
-  }
-
-  private waitForQueue (stream: StreamRecord): void {
-    if (!stream.waitingForQueue) {
-      stream.waitingForQueue = true
-      this.queueWaiters.push(stream)
-    }
-  }
-
-  /**
-   * A waiting stream's room may have changed (credit arrived, a frame left):
-   * check it after the flush. Only such streams are looked at, so thousands
-   * of streams stalled on their windows cost nothing per flush.
-   */
-  private markWritableCandidate (stream: StreamRecord): void {
-    if (!stream.writableCheckPending) {
-      stream.writableCheckPending = true
-      this.writableCandidates.push(stream)
-    }
-  }
-
-  private notifyWritable (): void {
-    const bound = this.config.maxSessionSendQueue
-    if (this.queueWaiters.length > 0 && this.queuedTotal * 2 <= bound) {
-      // half the session-wide bound is free again: every stream it held may retry
-      const waiters = this.queueWaiters
-      this.queueWaiters = []
-      for (let i = 0; i < waiters.length; i++) {
-        waiters[i].waitingForQueue = false
-        this.markWritableCandidate(waiters[i])
-      }
-    }
-    if (this.writableCandidates.length === 0) { return }
-    // a callback may write again and be refused: it then joins a fresh list
-    const candidates = this.writableCandidates
-    this.writableCandidates = []
-    for (let i = 0; i < candidates.length; i++) {
-      const stream = candidates[i]
-      stream.writableCheckPending = false
-      if (!stream.wantsWritable) { continue }
-      if (stream.gone || stream.writeState !== WriteState.Open) {
-        stream.wantsWritable = false
-      } else if (stream.room(MAX_STREAM_SEND_QUEUE) > 0 && stream.queued < this.config.maxFrameSize) {
-        if (this.queuedTotal >= bound) {
-          // streams told earlier in this loop took the room: wait for the next half
-          this.waitForQueue(stream)
-          continue
-        }
-        stream.wantsWritable = false
-        try {
-          this.handler.onWritable(stream.id)
-        } catch (err) {
-          // one throwing callback must not wedge the other streams
-          this.host.ownerFailed(stream, err)
-          if (this.stopped) { return }
-        }
-      }
-    }
   }
 }

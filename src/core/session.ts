@@ -13,22 +13,22 @@
  * single timer (deadlines.ts).
  */
 import { resolveConfig } from './config.ts'
-import { Flag, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW } from './constants.ts'
-import { DeadlineQueue, TimerSlot, TimerTable } from './deadlines.ts'
+import { Flag, GoAwayCode } from './constants.ts'
+import { DeadlineQueue } from './deadlines.ts'
 import {
-  ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InternalError, InvalidMsgTypeError,
-  KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError, SessionShutdownError,
-  StreamClosedError, TimeoutError, TransportClosedError, TransportError, UnexpectedFlagError, YamuxError
+  InternalError, RemoteGoAwayError, SessionShutdownError, StreamClosedError, TransportClosedError, TransportError, YamuxError
 } from './errors.ts'
-import { addSendCredit, chargeReceive, recordConsumed, takeCredit } from './flow-control.ts'
+import { recordConsumed, takeCredit } from './flow-control.ts'
 import { FrameDecoder } from './frame.ts'
+import { Inbound } from './inbound.ts'
 import { PingState } from './keep-alive.ts'
 import { Output } from './output.ts'
+import { SessionTimers } from './session-timers.ts'
 import { emptyStats } from './session-types.ts'
 import { OpenState, WriteState } from './stream-record.ts'
 import { StreamTable } from './stream-table.ts'
 import type { SessionConfig } from './config.ts'
-import type { FrameHeader, FrameSink } from './frame.ts'
+import type { InboundHost } from './inbound.ts'
 import type { PingCallback } from './keep-alive.ts'
 import type { OutputHost } from './output.ts'
 import type { SessionEnvironment, SessionHandler, SessionInit, SessionStats } from './session-types.ts'
@@ -36,7 +36,7 @@ import type { StreamRecord } from './stream-record.ts'
 
 export type { SessionEnvironment, SessionHandler, SessionInit, SessionStats } from './session-types.ts'
 
-export class Session implements FrameSink {
+export class Session {
   readonly client: boolean
   readonly config: SessionConfig
   readonly stats: SessionStats = emptyStats()
@@ -47,7 +47,7 @@ export class Session implements FrameSink {
   private readonly streams: StreamTable
   private readonly output: Output
   private readonly pings = new PingState()
-  private readonly timers: TimerTable
+  private readonly timers: SessionTimers
   /** Our streams awaiting an ACK, by `openDeadline`. */
   private readonly openDeadlines = new DeadlineQueue(s => s.openDeadline, isAwaitingAck)
   /** Streams we asked to close, by `closeDeadline`. */
@@ -58,30 +58,32 @@ export class Session implements FrameSink {
   private ending = false
   private localGoAway = false
   private remoteGoAway = false
-  /** The stream whose Data payload is arriving, or undefined to discard it. */
-  private rxStream: StreamRecord | undefined
 
   constructor (init: SessionInit) {
     this.client = init.client
     this.config = resolveConfig(init.config)
     this.env = init.environment
     this.handler = init.handler
-    this.decoder = new FrameDecoder(this)
     const first = init.firstStreamId ?? (this.client ? 1 : 2)
     if (!Number.isSafeInteger(first) || first < 1 || (first % 2 === 1) !== this.client) {
       throw new RangeError('firstStreamId must be a positive integer with this side\'s parity')
     }
     this.streams = new StreamTable(this.config, first)
     this.output = new Output(this.env, this.handler, this.config, this.stats, this.outputHost())
-    this.timers = new TimerTable(this.env, (now) => { this.onTimer(now) })
+    this.decoder = new FrameDecoder(new Inbound(this.streams, this.output, this.handler, this.inboundHost()))
+    this.timers = new SessionTimers(this.env, this.config, this.output, this.pings, { open: this.openDeadlines, close: this.closeDeadlines }, {
+      isClosed: () => this.closed,
+      fail: (error) => { this.fail(error) },
+      expireStream: (stream, error) => {
+        this.output.queueReset(stream.id)
+        this.dropStream(stream, error)
+      },
+      keepAlivePing: () => { this.sendPing(true) }
+    })
 
     // measure the RTT at once: window auto-tuning needs it. Its timeout, like
     // any ping's but keep-alive's own, fails only the ping, not the session
     this.sendPing(false)
-    if (this.config.enableKeepAlive) {
-      this.pings.nextKeepAliveAt = this.env.now() + this.config.keepAliveInterval
-      this.timers.set(TimerSlot.KeepAlive, this.pings.nextKeepAliveAt)
-    }
   }
 
   // =====================================================================
@@ -288,82 +290,8 @@ export class Session implements FrameSink {
   }
 
   // =====================================================================
-  // Receiving (FrameSink)
+  // Reactions to the peer
   // =====================================================================
-
-  onHeader (header: FrameHeader): void {
-    this.rxStream = undefined
-    switch (header.type) {
-      case FrameType.Data:
-      case FrameType.WindowUpdate:
-        this.onStreamHeader(header)
-        break
-      case FrameType.Ping:
-        this.onPing(header)
-        break
-      default: // GoAway: the decoder admits no other type
-        this.onRemoteGoAway(header.length)
-        break
-    }
-  }
-
-  onPayload (_header: FrameHeader, piece: Uint8Array): void {
-    const stream = this.rxStream
-    if (stream === undefined || stream.gone) { return }
-    // the owner may hold a piece (a paused reader): a small view must not pin
-    // the whole read it came from, so copy pieces under a quarter of it
-    this.handler.onData(stream.id, piece.byteLength * 4 < piece.buffer.byteLength ? piece.slice() : piece)
-  }
-
-  onFrameEnd (header: FrameHeader): void {
-    const stream = this.rxStream
-    this.rxStream = undefined
-    if (stream === undefined || (header.flags & Flag.FIN) === 0 || stream.gone || stream.readClosed) { return }
-    stream.readClosed = true
-    this.handler.onRemoteClose(stream.id)
-    if (stream.writeState === WriteState.FinSent && !stream.gone) { this.forget(stream) }
-  }
-
-  private onStreamHeader (header: FrameHeader): void {
-    const { flags, streamId: id, type, length } = header
-    if (id === 0) {
-      if ((flags & Flag.SYN) !== 0) { throw new UnexpectedFlagError('SYN on stream 0') }
-      throw new InvalidMsgTypeError(`${type === FrameType.Data ? 'Data' : 'WindowUpdate'} frame on stream 0`)
-    }
-    let stream = this.streams.get(id)
-    if ((flags & Flag.SYN) !== 0) {
-      if (stream !== undefined) { throw new DuplicateStreamError(`duplicate SYN for stream ${id}`) }
-      if ((id % 2 === 1) === this.client) {
-        throw new UnexpectedFlagError(`SYN for stream ${id}, an id of ours: both ends have the same role`)
-      }
-      if (type === FrameType.Data && length > INITIAL_STREAM_WINDOW) {
-        throw new ReceiveWindowExceededError(`SYN frame of stream ${id} carries ${length} bytes, more than the initial window`)
-      }
-      stream = this.acceptInbound(id)
-      if (stream === undefined) { return }
-    } else if (stream === undefined) {
-      return // frames for closed or unknown streams are expected in flight: discard
-    }
-
-    if ((flags & Flag.ACK) !== 0 && stream.openState === OpenState.SynSent) { this.onAck(stream) }
-    if (stream.writeState === WriteState.FinSent) { stream.lastHeardAt = this.env.now() }
-
-    if ((flags & Flag.RST) !== 0) {
-      // a WindowUpdate|RST carries an error code, not credit (libp2p/specs#622)
-      this.dropStream(stream, new ConnectionResetError(), true)
-      return
-    }
-
-    if (type === FrameType.WindowUpdate) {
-      if (length > 0) { this.output.creditArrived(stream, addSendCredit(stream, length)) }
-      this.rxStream = stream // for FIN
-      return
-    }
-
-    chargeReceive(stream, length)
-    // data after the peer's FIN is a peer bug: discarded
-    if (!stream.readClosed) { this.rxStream = stream }
-  }
 
   private acceptInbound (id: number): StreamRecord | undefined {
     if (this.localGoAway || !this.streams.admitsInbound()) {
@@ -373,22 +301,6 @@ export class Session implements FrameSink {
     const stream = this.streams.addInbound(id, this.env.now())
     this.handler.onStream(id)
     return stream.gone ? undefined : stream
-  }
-
-  private onAck (stream: StreamRecord): void {
-    this.streams.ackReceived(stream)
-    this.releaseHeldOpens()
-  }
-
-  private onPing (header: FrameHeader): void {
-    if ((header.flags & Flag.SYN) !== 0) {
-      this.output.queuePong(header.length)
-      return
-    }
-    if ((header.flags & Flag.ACK) !== 0) {
-      this.pings.pong(header.length, this.env.now())
-      this.timers.set(TimerSlot.Ping, this.pings.deadline(this.config.connectionWriteTimeout))
-    }
   }
 
   private onRemoteGoAway (code: number): void {
@@ -411,11 +323,7 @@ export class Session implements FrameSink {
   /** Puts a newly opened stream of ours on the wire (SYN with its first frame). */
   private activate (stream: StreamRecord, now = this.env.now()): void {
     this.streams.synSent(stream)
-    if (this.config.streamOpenTimeout > 0) {
-      stream.openDeadline = now + this.config.streamOpenTimeout
-      this.openDeadlines.push(stream, this.streams.size)
-      if (stream.openDeadline < this.timers.get(TimerSlot.StreamOpen)) { this.timers.set(TimerSlot.StreamOpen, stream.openDeadline) }
-    }
+    this.timers.opened(stream, now, this.streams.size)
     if (stream.hasSendable()) { this.output.needData(stream) }
     this.output.needUpdate(stream)
   }
@@ -432,11 +340,8 @@ export class Session implements FrameSink {
     stream.writeState = WriteState.FinSent
     if (stream.readClosed) {
       this.forget(stream)
-    } else if (this.config.streamCloseTimeout > 0) {
-      stream.lastHeardAt = this.env.now()
-      stream.closeDeadline = stream.lastHeardAt + this.config.streamCloseTimeout
-      this.closeDeadlines.push(stream, this.streams.size)
-      if (stream.closeDeadline < this.timers.get(TimerSlot.StreamClose)) { this.timers.set(TimerSlot.StreamClose, stream.closeDeadline) }
+    } else {
+      this.timers.halfClosed(stream, this.env.now(), this.streams.size)
     }
   }
 
@@ -453,6 +358,25 @@ export class Session implements FrameSink {
     if (notify) { this.handler.onStreamClosed(stream.id) }
   }
 
+  private inboundHost (): InboundHost {
+    return {
+      client: this.client,
+      now: () => this.env.now(),
+      acceptInbound: (id) => this.acceptInbound(id),
+      acked: (stream) => {
+        this.streams.ackReceived(stream)
+        this.releaseHeldOpens()
+      },
+      dropStream: (stream, error, remote) => { this.dropStream(stream, error, remote) },
+      forget: (stream) => { this.forget(stream) },
+      pong: (value) => {
+        this.pings.pong(value, this.env.now())
+        this.timers.pingChanged()
+      },
+      remoteGoAway: (code) => { this.onRemoteGoAway(code) }
+    }
+  }
+
   private outputHost (): OutputHost {
     return {
       takeCredit: (stream) => takeCredit(stream, this.env.now(), this.pings.srtt, this.streams.budget),
@@ -467,12 +391,12 @@ export class Session implements FrameSink {
           this.dropStream(stream, new InternalError(`stream ${stream.id} handler threw: ${errorMessage(err)}`, err))
         } catch { /* the owner is already failing for this stream */ }
       },
-      checkStallAt: (at) => { this.timers.set(TimerSlot.WriteStall, at) }
+      checkStallAt: (at) => { this.timers.stallCheckAt(at) }
     }
   }
 
   // =====================================================================
-  // Ping, keep-alive and deadlines (the single timer)
+  // Ping
   // =====================================================================
 
   /** Sends a ping unless one is in flight; `keepAlive` pings end the session when unanswered. */
@@ -481,50 +405,7 @@ export class Session implements FrameSink {
     const id = this.pings.start(now, keepAlive, callback)
     if (id < 0) { return }
     this.output.queuePing(id)
-    this.timers.set(TimerSlot.Ping, this.pings.deadline(this.config.connectionWriteTimeout))
-  }
-
-  /** The timer fired: every slot is checked and set anew. */
-  private onTimer (now: number): void {
-    if (this.closed) { return }
-    const config = this.config
-    const timers = this.timers
-
-    if (this.output.stalled(now)) {
-      this.fail(new ConnectionWriteTimeoutError())
-      return
-    }
-    timers.set(TimerSlot.WriteStall, this.output.nextStallCheck(now))
-
-    if (now >= this.pings.deadline(config.connectionWriteTimeout) && this.pings.expire()) {
-      this.fail(new KeepAliveTimeoutError())
-      return
-    }
-    if (config.enableKeepAlive && now >= this.pings.nextKeepAliveAt) {
-      // only an idle session is pinged: any frame from the peer proves it alive
-      if (this.pings.tick(now, config.keepAliveInterval)) { this.sendPing(true) }
-      timers.set(TimerSlot.KeepAlive, this.pings.nextKeepAliveAt)
-    }
-    timers.set(TimerSlot.Ping, this.pings.deadline(config.connectionWriteTimeout))
-
-    const stopped = (): boolean => this.closed
-    timers.set(TimerSlot.StreamOpen, this.openDeadlines.expire(now, (stream) => {
-      this.output.queueReset(stream.id)
-      this.dropStream(stream, new TimeoutError(`stream ${stream.id} was not acknowledged in time`))
-      return false
-    }, stopped))
-    if (this.closed) { return }
-    timers.set(TimerSlot.StreamClose, this.closeDeadlines.expire(now, (stream) => {
-      const quietUntil = stream.lastHeardAt + config.streamCloseTimeout
-      if (quietUntil > now) {
-        // heard from since: wait out the rest of the quiet period
-        stream.closeDeadline = quietUntil
-        return true
-      }
-      this.output.queueReset(stream.id)
-      this.dropStream(stream, new TimeoutError(`stream ${stream.id} half-closed without reply for ${config.streamCloseTimeout} ms`))
-      return false
-    }, stopped))
+    this.timers.pingChanged()
   }
 
   // =====================================================================

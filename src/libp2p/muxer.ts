@@ -27,8 +27,14 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   /** Streams whose caller set an inactivity timeout, checked by one sweep timer. */
   private readonly idleWatch = new Set<YamuxStream>()
   private idleTimer: unknown
+  /** The transport's error once it ended with one. */
+  private readonly transportEnd: { error?: Error }
 
   constructor (maConn: MessageStream, options: ResolvedOptions) {
+    // The base class reports the transport's 'close' without its error:
+    // this listener, added first, keeps the error for onTransportClosed.
+    const transportEnd: { error?: Error } = {}
+    maConn.addEventListener('close', (evt) => { transportEnd.error = evt.error })
     super(maConn, {
       protocol: PROTOCOL,
       name: 'yamux',
@@ -36,6 +42,7 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
       streamOptions: options.streamOptions
     })
     this.options = options
+    this.transportEnd = transportEnd
     const log = this.log
     this.session = new Session({
       client: maConn.direction === 'outbound',
@@ -116,8 +123,14 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     super.abort(err)
   }
 
+  /**
+   * The transport ended. With an error the session fails with TransportError
+   * (its `cause`); without one, streams that did not get the peer's FIN fail
+   * with TransportClosedError unless the peer sent GoAway first; the rest end
+   * cleanly (see onSessionClosed).
+   */
   override onTransportClosed (err?: Error): void {
-    this.session.transportClosed(err)
+    this.session.transportClosed(err ?? this.transportEnd.error)
     super.onTransportClosed(err)
   }
 

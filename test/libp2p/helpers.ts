@@ -6,17 +6,24 @@
 import { yamux } from '../../src/index.ts'
 import { directPair } from '../fixtures/direct-pair.ts'
 import type { YamuxMuxer, YamuxMuxerInit } from '../../src/index.ts'
+import type { DirectConnection } from '../fixtures/direct-pair.ts'
 import type { Stream } from '@libp2p/interface'
 
-export interface Muxers { dialer: YamuxMuxer, listener: YamuxMuxer, inbound: Stream[] }
+export interface Muxers {
+  dialer: YamuxMuxer
+  listener: YamuxMuxer
+  inbound: Stream[]
+  /** The dialer's and the listener's transport. */
+  conns: [DirectConnection, DirectConnection]
+}
 
 export function muxers (dialerInit: YamuxMuxerInit = {}, listenerInit: YamuxMuxerInit = {}, highWaterMark?: number): Muxers {
-  const [a, b] = directPair({ highWaterMark })
+  const [a, b] = directPair({ highWaterMark }) as [DirectConnection, DirectConnection]
   const dialer = yamux({ enableKeepAlive: false, ...dialerInit })().createStreamMuxer(a)
   const listener = yamux({ enableKeepAlive: false, ...listenerInit })().createStreamMuxer(b)
   const inbound: Stream[] = []
   listener.addEventListener('stream', (evt) => { inbound.push(evt.detail) })
-  return { dialer, listener, inbound }
+  return { dialer, listener, inbound, conns: [a, b] }
 }
 
 export async function settle (ms = 20): Promise<void> {

@@ -1,0 +1,108 @@
+/* Unit properties of flow control (src/core/flow-control.ts), in the style of rust-yamux's flow_control.rs. */
+import { expect } from 'aegir/chai'
+import fc from 'fast-check'
+import { WindowBudget, addSendCredit, chargeReceive, recordConsumed, takeCredit } from '../../src/core/flow-control.ts'
+import { INITIAL_STREAM_WINDOW, MAX_U32, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
+import { StreamRecord } from '../../src/core/stream-record.ts'
+
+const runs = Number(process.env.FUZZ_RUNS ?? 200)
+
+type Op = { kind: 'send', bytes: number } | { kind: 'consume', bytes: number } | { kind: 'tick', ms: number } | { kind: 'flush' }
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('send' as const), bytes: fc.integer({ min: 1, max: 300_000 }) }),
+  fc.record({ kind: fc.constant('consume' as const), bytes: fc.integer({ min: 1, max: 300_000 }) }),
+  fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 50 }) }),
+  fc.record({ kind: fc.constant('flush' as const) })
+)
+
+describe('flow control: one stream, sender and receiver', () => {
+  it('never more in flight than the window, credit equals consumption plus granted growth, budget never exceeded', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: INITIAL_STREAM_WINDOW, max: 4 * INITIAL_STREAM_WINDOW }),
+      fc.integer({ min: 0, max: 8 * 1024 * 1024 }),
+      fc.integer({ min: 0, max: 20 }),
+      fc.array(op, { maxLength: 200 }),
+      (initial, extraMax, srtt, ops) => {
+        const max = initial + extraMax
+        const budget = new WindowBudget(initial + Math.floor(extraMax / 2))
+        budget.used += initial
+        let now = 0
+        const receiver = new StreamRecord(1, false, initial, max, now)
+        const sender = new StreamRecord(1, true, initial, max, now)
+        let buffered = 0
+        let consumedTotal = 0
+        let credited = 0
+        let growthTotal = 0
+        const initialOwed = receiver.creditOwed
+        for (const o of ops) {
+          if (o.kind === 'send') {
+            const n = Math.min(o.bytes, sender.sendWindow)
+            if (n === 0) { continue }
+            sender.sendWindow -= n
+            chargeReceive(receiver, n) // never throws for a sender within its window
+            buffered += n
+          } else if (o.kind === 'consume') {
+            const n = Math.min(o.bytes, buffered)
+            buffered -= n
+            consumedTotal += n
+            recordConsumed(receiver, n)
+          } else if (o.kind === 'tick') {
+            now += o.ms
+          } else {
+            const before = receiver.recvWindow
+            const credit = takeCredit(receiver, now, srtt, budget)
+            growthTotal += receiver.recvWindow - before
+            credited += credit
+            if (credit > 0) { addSendCredit(sender, credit) }
+          }
+          // the sender's view and ours agree, and nothing exceeds the window
+          expect(sender.sendWindow).to.equal(receiver.recvAvailable)
+          expect(buffered + receiver.recvAvailable).to.be.at.most(receiver.recvWindow)
+          expect(buffered + receiver.recvAvailable + receiver.consumed + receiver.creditOwed).to.equal(receiver.recvWindow)
+          expect(receiver.recvWindow).to.be.at.most(max)
+          expect(budget.used).to.be.at.most(budget.limit)
+        }
+        // every credit granted is consumption, the initial extra window, or growth
+        expect(credited).to.equal(consumedTotal - receiver.consumed + initialOwed - receiver.creditOwed + growthTotal)
+      }
+    ), { numRuns: runs })
+  })
+
+  it('asks for an update once half the window the peer knows of is consumed, never after FIN', () => {
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, INITIAL_STREAM_WINDOW, 0)
+    expect(recordConsumed(stream, INITIAL_STREAM_WINDOW / 2 - 1)).to.equal(false)
+    expect(recordConsumed(stream, 1)).to.equal(true)
+    stream.readClosed = true
+    expect(recordConsumed(stream, INITIAL_STREAM_WINDOW)).to.equal(false)
+    expect(takeCredit(stream, 0, 0, new WindowBudget(1 << 30))).to.equal(0)
+  })
+
+  it('grants the extra initial window before anything is consumed', () => {
+    const stream = new StreamRecord(1, false, 1024 * 1024, 1024 * 1024, 0)
+    expect(takeCredit(stream, 0, 0, new WindowBudget(1 << 30))).to.equal(1024 * 1024 - INITIAL_STREAM_WINDOW)
+    expect(stream.recvAvailable).to.equal(1024 * 1024)
+  })
+
+  it('grows only when half the window went in under two RTTs, within the budget', () => {
+    const budget = new WindowBudget(INITIAL_STREAM_WINDOW + 100_000)
+    budget.used = INITIAL_STREAM_WINDOW
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
+    chargeReceive(stream, INITIAL_STREAM_WINDOW)
+    recordConsumed(stream, INITIAL_STREAM_WINDOW)
+    // slow consumer: 100 ms with a 10 ms RTT, no growth
+    expect(takeCredit(stream, 100, 10, budget)).to.equal(INITIAL_STREAM_WINDOW)
+    chargeReceive(stream, INITIAL_STREAM_WINDOW)
+    recordConsumed(stream, INITIAL_STREAM_WINDOW)
+    // fast: within two RTTs; growth capped by what the budget has left
+    expect(takeCredit(stream, 105, 10, budget)).to.equal(INITIAL_STREAM_WINDOW + 100_000)
+    expect(budget.used).to.equal(budget.limit)
+  })
+
+  it('rejects data beyond the window and grants past 2^32-1', () => {
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, INITIAL_STREAM_WINDOW, 0)
+    expect(() => { chargeReceive(stream, INITIAL_STREAM_WINDOW + 1) }).to.throw(ReceiveWindowExceededError)
+    expect(() => addSendCredit(stream, MAX_U32)).to.throw(WindowOverflowError)
+    expect(addSendCredit(stream, 1)).to.equal(false)
+  })
+})

@@ -36,6 +36,11 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
   private abandoned = false
   private error: Error | undefined
   private waiter: { resolve(result: IteratorResult<Item, undefined>): void, reject(err: Error): void } | undefined
+  /** Called once the consumer has come back after the last chunk and seen the end. */
+  private finishWaiters: Array<() => void> = []
+  private finished = false
+  /** True once a consumer has asked for a chunk. */
+  started = false
   private readonly init: ChunkSourceInit
 
   constructor (init: ChunkSourceInit) {
@@ -74,9 +79,20 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     }
   }
 
+  /**
+   * Resolves once the consumer has taken every chunk and come back for more
+   * after the end (so it has finished with the last one), or stopped reading.
+   */
+  async whenFinished (): Promise<void> {
+    if (this.finished) { return }
+    await new Promise<void>(resolve => { this.finishWaiters.push(resolve) })
+  }
+
   async next (): Promise<IteratorResult<Item, undefined>> {
+    this.started = true
     if (this.head < this.chunks.length) { return this.take() }
     if (this.ended) {
+      this.finish()
       if (this.error !== undefined && !this.abandoned) {
         const error = this.error
         this.error = undefined // thrown once, then the iteration is done
@@ -133,7 +149,16 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     return { done: false, value }
   }
 
+  private finish (): void {
+    if (this.finished) { return }
+    this.finished = true
+    const waiters = this.finishWaiters
+    this.finishWaiters = []
+    for (const resolve of waiters) { resolve() }
+  }
+
   private settleEnd (waiter: NonNullable<ChunkSource['waiter']>): void {
+    this.finish()
     const error = this.error
     if (error !== undefined && !this.abandoned) {
       this.error = undefined
@@ -155,6 +180,7 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     const waiter = this.waiter
     this.waiter = undefined
     waiter?.resolve(DONE)
+    this.finish()
     if (!wasEnded || dropped > 0) { this.init.onAbandon?.(dropped) }
   }
 }

@@ -110,22 +110,27 @@ export class YamuxMuxerV2 implements StreamMuxer, StreamOwner {
   /**
    * Closes gracefully: no new streams (GoAway), open streams close (their
    * pending writes get until `options.signal`, 500 ms by default), then the
-   * session ends and `source` finishes.
+   * session ends and resolves once the transport has taken its last bytes.
    */
   async close (options?: AbortOptions): Promise<void> {
     if (this.closing) { return }
     this.closing = true
     this.session.goAway()
     const streams = [...this.live]
-    if (streams.length > 0) {
-      const signal = options?.signal ?? AbortSignal.timeout(CLOSE_TIMEOUT)
-      try {
+    const reading = this.output.started
+    const signal = streams.length > 0 || reading ? options?.signal ?? AbortSignal.timeout(CLOSE_TIMEOUT) : undefined
+    try {
+      if (streams.length > 0) {
         await raceAbort(Promise.all(streams.map(async (stream) => { await stream.close({ signal }) })), signal)
-      } catch (err) {
-        this.log('streams did not close in time - %e', err)
       }
+      this.session.close()
+      // libp2p 2 closes the transport as soon as this resolves: first let it
+      // take the last frames (FINs, GoAway), or the peer sees a bare EOF
+      if (reading) { await raceAbort(this.output.whenFinished(), signal) }
+    } catch (err) {
+      this.log('muxer did not close in time - %e', err)
+      this.session.close()
     }
-    this.session.close()
   }
 
   abort (err: Error): void {

@@ -10,7 +10,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { RemoteGoAwayError, SessionShutdownError, StreamLimitError } from '../core/errors.ts'
 import { Session } from '../core/session.ts'
 import { environment } from '../environment.ts'
-import { resolveOptions } from './options.ts'
+import { checkReadBufferLength, resolveOptions } from './options.ts'
 import { YamuxStream } from './stream.ts'
 import type { ResolvedOptions, YamuxMuxerInit } from './options.ts'
 import type { YamuxError } from '../core/errors.ts'
@@ -99,6 +99,7 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   }
 
   onCreateStream (options: CreateStreamOptions): YamuxStream {
+    checkReadBufferLength(options.maxReadBufferLength, this.options.session, 'maxReadBufferLength')
     let id: number
     try {
       id = this.session.openStream()

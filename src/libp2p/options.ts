@@ -3,6 +3,7 @@
  * yamux session settings (shared with the v2 adapter), validated once when
  * `yamux()` is called.
  */
+import { InvalidParametersError } from '@libp2p/interface'
 import { positiveInteger, resolveSessionOptions } from '../session-options.ts'
 import type { SessionConfig } from '../core/config.ts'
 import type { YamuxSessionOptions } from '../session-options.ts'
@@ -12,7 +13,9 @@ export interface YamuxStreamOptions extends StreamOptions {
   /**
    * Most unread bytes buffered for a stream (while paused or with no
    * 'message' listener). The stream's receive window never grows past it, so
-   * a well-behaved peer cannot overflow it.
+   * a well-behaved peer cannot overflow it. At least `initialStreamWindowSize`
+   * (a peer may send a whole initial window before we can stop it): a
+   * smaller value throws InvalidParametersError.
    *
    * @default 4194304
    */
@@ -58,6 +61,17 @@ export interface ResolvedOptions {
 
 const DEFAULT_MAX_EARLY_STREAMS = 256
 
+/**
+ * A stream's read buffer must hold the initial window: the peer may send all
+ * of it before any credit is withheld, so less would abort streams whose
+ * peer keeps to its window. Throws InvalidParametersError.
+ */
+export function checkReadBufferLength (maxReadBufferLength: number | undefined, session: SessionConfig, name = 'streamOptions.maxReadBufferLength'): void {
+  if (maxReadBufferLength !== undefined && maxReadBufferLength < session.initialStreamWindowSize) {
+    throw new InvalidParametersError(`${name} must be at least initialStreamWindowSize (${session.initialStreamWindowSize}), got ${maxReadBufferLength}: a peer may send a whole initial window before it can be stopped`)
+  }
+}
+
 /** Validates `init`, throwing InvalidParametersError naming the bad option. */
 export function resolveOptions (init: YamuxMuxerInit = {}): ResolvedOptions {
   positiveInteger('maxEarlyStreams', init.maxEarlyStreams, true)
@@ -67,6 +81,7 @@ export function resolveOptions (init: YamuxMuxerInit = {}): ResolvedOptions {
   positiveInteger('streamOptions.inactivityTimeout', streamOptions.inactivityTimeout, true)
 
   const session = resolveSessionOptions(init)
+  checkReadBufferLength(streamOptions.maxReadBufferLength, session)
 
   return {
     session,

@@ -92,3 +92,8 @@ export async function within<T> (promise: Promise<T>, ms = 5000, what = 'operati
     clearTimeout(timer)
   }
 }
+
+/** Streams the muxer's core session holds. */
+export function coreStreamCount (muxer: YamuxMuxer): number {
+  return (muxer as any).session.streamCount
+}

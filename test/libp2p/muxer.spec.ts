@@ -1,7 +1,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
 import { activeTimers, yamux } from '../../src/index.ts'
-import { muxers, sendAll, settle, until } from './helpers.ts'
+import { coreRecord, coreStreamCount, muxers, sendAll, settle, until } from './helpers.ts'
 import type { YamuxMuxerInit } from '../../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 
@@ -22,6 +22,9 @@ describe('libp2p muxer: factory and options', () => {
     ['maxInboundStreams', { maxInboundStreams: -1 }],
     ['maxEarlyStreams', { maxEarlyStreams: 1.5 }],
     ['streamOptions.maxReadBufferLength', { streamOptions: { maxReadBufferLength: 0 } }],
+    // below the initial window: a peer keeping to its window would overflow it
+    ['streamOptions.maxReadBufferLength', { streamOptions: { maxReadBufferLength: 64 * 1024 } }],
+    ['streamOptions.maxReadBufferLength', { initialStreamWindowSize: 1024 * 1024, streamOptions: { maxReadBufferLength: 512 * 1024 } }],
     ['connectionWriteTimeout', { connectionWriteTimeout: Number.NaN }]
   ]
   for (const [name, init] of bad) {
@@ -120,6 +123,34 @@ describe('libp2p muxer: back-pressure', () => {
     expect(inbound[0].status).to.equal('open')
     expect(inbound[0].readBufferLength).to.be.at.most(1024 * 1024)
     void listener
+  })
+
+  it('rejects createStream with a maxReadBufferLength below the initial window, opening nothing', async () => {
+    const { dialer } = muxers()
+    await expect(dialer.createStream({ maxReadBufferLength: 1000 })).to.eventually.be.rejected
+      .with.property('name', 'InvalidParametersError')
+    expect(dialer.streams).to.have.length(0)
+    expect(coreStreamCount(dialer)).to.equal(0)
+  })
+
+  it('a maxReadBufferLength of exactly the initial window holds a paused stream whose peer fills its window', async () => {
+    const { dialer, inbound } = muxers({}, { streamOptions: { maxReadBufferLength: 256 * 1024 } })
+    await dialer.ping()
+    const stream = await dialer.createStream()
+    stream.send(Uint8Array.of(0))
+    await until(() => inbound.length === 1)
+    let received = 0
+    inbound[0].addEventListener('message', (evt) => { received += evt.data.byteLength })
+    // consume fast (auto-tuning would grow the window if it could), then stop
+    await sendAll(stream, 8 * 1024 * 1024)
+    await until(() => received === 8 * 1024 * 1024 + 1)
+    inbound[0].pause()
+    void sendAll(stream, 8 * 1024 * 1024).catch(() => {})
+    // the sender runs out of window with data still queued
+    await until(() => coreRecord(dialer, stream)?.sendWindow === 0 && inbound[0].readBufferLength > 0)
+    await settle(50)
+    expect(inbound[0].status).to.equal('open')
+    expect(inbound[0].readBufferLength).to.be.at.most(256 * 1024)
   })
 
   it('cuts data frames at maxMessageSize', async () => {

@@ -220,10 +220,11 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
 
   /**
    * Whether the core has put our GoAway in the output.
-   * TODO(core): a public `Session.goAwaySent` getter; read privately meanwhile.
+   * TODO(core): a public `Session.goAwaySent`; until then read where the core keeps it.
    */
   private goAwaySent (): boolean {
-    return (this.core as unknown as { goAwaySent: boolean }).goAwaySent
+    const core = this.core as unknown as { goAwaySent?: boolean, output?: { goAwaySent?: boolean } }
+    return core.goAwaySent ?? core.output?.goAwaySent ?? false
   }
 
   private onGoAwayFlushed (): void {

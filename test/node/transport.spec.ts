@@ -38,7 +38,7 @@ describe('node API: the transport', function () {
           const listeners = value instanceof Duplex ? value.eventNames().length : 0
           expect(() => start(value as Transport)).to.throw(TypeError, /Duplex/)
           await sleep(20) // a deferred second error would surface here (failOnEscapes)
-          expect(activeTimers()).to.equal(timers)
+          expect(activeTimers()).to.be.at.most(timers)
           if (value instanceof Duplex) { expect(value.eventNames()).to.have.length(listeners) }
         })
       }
@@ -49,7 +49,7 @@ describe('node API: the transport', function () {
       const transport = new PassThrough()
       expect(() => Client(transport, { maxFrameSize: 1 })).to.throw().with.property('name', 'InvalidConfigError')
       await sleep(20)
-      expect(activeTimers()).to.equal(timers)
+      expect(activeTimers()).to.be.at.most(timers)
       expect(transport.listenerCount('data')).to.equal(0)
     })
   })

@@ -102,6 +102,8 @@ export class Session {
   get isGoingAway (): boolean { return this.localGoAway || this.remoteGoAway }
   /** Bytes accepted by `write()` on all streams that have not been framed yet. */
   get queuedBytes (): number { return this.output.queuedBytes }
+  /** Our GoAway has been handed to the transport (`goAway()` drains first; `close()` sends it at once). */
+  get goAwaySent (): boolean { return this.output.goAwaySent }
 
   /** Feeds bytes read from the transport. */
   receive (chunk: Uint8Array): void {

@@ -207,7 +207,7 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   private writeTransport (chunks: Uint8Array[]): boolean {
     const transport = this.transport
     // the batch that carries our GoAway: learn when it has been written
-    const goAway = !this.goAwayWritten && this.goAwaySent()
+    const goAway = !this.goAwayWritten && this.core.goAwaySent
     if (goAway) { this.goAwayWritten = true }
     const last = chunks.length - 1
     if (last > 0 && transport.cork !== undefined) { transport.cork() }
@@ -216,15 +216,6 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     more = goAway ? transport.write(chunks[last], () => { this.onGoAwayFlushed() }) : transport.write(chunks[last])
     if (last > 0 && transport.uncork !== undefined) { transport.uncork() }
     return more
-  }
-
-  /**
-   * Whether the core has put our GoAway in the output.
-   * TODO(core): a public `Session.goAwaySent`; until then read where the core keeps it.
-   */
-  private goAwaySent (): boolean {
-    const core = this.core as unknown as { goAwaySent?: boolean, output?: { goAwaySent?: boolean } }
-    return core.goAwaySent ?? core.output?.goAwaySent ?? false
   }
 
   private onGoAwayFlushed (): void {

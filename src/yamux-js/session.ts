@@ -57,26 +57,6 @@ function writeAfterSyn (this: YamuxDuplex, chunk: Uint8Array, encoding: BufferEn
   queueMicrotask(() => { writeNow.call(this, chunk, encoding, callback) })
 }
 
-interface SessionInternals {
-  openStream?(): YamuxDuplex
-  track?(id: number): YamuxDuplex
-  session?: { openStream(): number }
-}
-
-/**
- * Opens a stream synchronously. `YamuxSession.open()` is async although the
- * stream exists as soon as it is called; until the Node API offers a
- * synchronous `openStream()`, do what `open()` does.
- */
-function openNow (session: YamuxSession): YamuxDuplex {
-  const internals = session as unknown as SessionInternals
-  if (typeof internals.openStream === 'function') { return internals.openStream() }
-  if (typeof internals.track !== 'function' || internals.session === undefined) {
-    throw new Error('libp2p-yamux/yamux-js: this version of the Node API cannot open streams synchronously')
-  }
-  return internals.track(internals.session.openStream())
-}
-
 export class Session extends Transform {
   /** The settings this session runs with, in yamux-js units (seconds). */
   readonly config: ResolvedConfig
@@ -123,7 +103,7 @@ export class Session extends Transform {
    * GoAway, StreamLimitError past 1000 open outbound streams.
    */
   open (): Stream {
-    const stream = adopt(openNow(this.session))
+    const stream = adopt(this.session.openStream())
     stream._write = writeAfterSyn
     return stream
   }

@@ -19,6 +19,18 @@
  * })
  * ```
  *
+ * @example Ping the peer of a connection, read the RTT and counters (typed)
+ *
+ * ```TypeScript
+ * import { yamuxOf } from 'libp2p-yamux'
+ *
+ * const connection = await node.dial(peer)
+ * const muxer = yamuxOf(connection) // undefined if another muxer was negotiated
+ * if (muxer !== undefined) {
+ *   console.log(await muxer.ping(), muxer.rtt, muxer.stats.bytesReceived)
+ * }
+ * ```
+ *
  * @example Tune it
  *
  * ```TypeScript
@@ -38,13 +50,10 @@ import type { StreamMuxerFactory } from '@libp2p/interface'
 
 export { YamuxFactory, YamuxMuxer, PROTOCOL } from './libp2p/muxer.ts'
 export { YamuxStream } from './libp2p/stream.ts'
+export { isYamuxMuxer, yamuxOf } from './libp2p/typed.ts'
 export type { YamuxMuxerInit, YamuxStreamOptions } from './libp2p/options.ts'
-export {
-  ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InvalidMsgTypeError,
-  InvalidVersionError, KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError,
-  SessionShutdownError, StreamClosedError, StreamsExhaustedError, TimeoutError, UnexpectedFlagError,
-  WindowOverflowError, StreamLimitError, InvalidConfigError, InternalError, TransportError, TransportClosedError, YamuxError
-} from './core/errors.ts'
+// every error class of the core, so new ones can never be missing here
+export * from './core/errors.ts'
 export { GoAwayCode } from './core/constants.ts'
 export { activeTimers } from './environment.ts'
 

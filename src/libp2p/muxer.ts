@@ -19,7 +19,12 @@ import type { AbortOptions, CreateStreamOptions, EventHandler, MessageStream, St
 
 export const PROTOCOL = '/yamux/1.0.0'
 
+/** Marks our muxers (a registered symbol: the same in every copy of this package). */
+export const YAMUX_MUXER: unique symbol = Symbol.for('libp2p-yamux/muxer')
+
 export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
+  /** Lets `isYamuxMuxer` recognise muxers of another copy of this package. */
+  get [YAMUX_MUXER] (): true { return true }
   private readonly session: Session
   private readonly byId = new Map<number, YamuxStream>()
   private readonly options: ResolvedOptions

@@ -7,7 +7,7 @@ import { yamux as chainsafeYamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
-import { yamux } from '../../src/index.ts'
+import { isYamuxMuxer, yamux, yamuxOf } from '../../src/index.ts'
 import type { Stream, StreamMuxerFactory } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
 
@@ -162,6 +162,38 @@ for (const [title, dialerMuxer, listenerMuxer] of pairings) {
     })
   })
 }
+
+describe('libp2p + TCP + noise: typed access to the muxer (yamuxOf)', function () {
+  this.timeout(60_000)
+  const nodes: Libp2p[] = []
+
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async n => { await n.stop() }))
+  })
+
+  it('yamuxOf(connection) gives our muxer, typed: ping(), rtt, stats', async () => {
+    const [dialer, listener] = await Promise.all([createNode(yamux()), createNode(yamux())])
+    nodes.push(dialer, listener)
+    const connection = await dialer.dial(listener.getMultiaddrs()[0])
+    const muxer = yamuxOf(connection)
+    if (muxer === undefined) { throw new Error('no yamux muxer on a yamux connection') }
+    const rtt: number = await muxer.ping()
+    expect(rtt).to.be.at.least(0)
+    expect(muxer.rtt).to.be.at.least(0)
+    expect(muxer.stats.bytesReceived).to.be.greaterThan(0)
+  })
+
+  it('yamuxOf is undefined and isYamuxMuxer false when another muxer was negotiated', async () => {
+    const [dialer, listener] = await Promise.all([createNode(chainsafeYamux()), createNode(yamux())])
+    nodes.push(dialer, listener)
+    const connection = await dialer.dial(listener.getMultiaddrs()[0])
+    expect(yamuxOf(connection)).to.equal(undefined)
+    expect(isYamuxMuxer((connection as any).muxer)).to.equal(false)
+    // the listener's end of the same connection is ours
+    await waitFor(() => listener.getConnections().length === 1)
+    expect(isYamuxMuxer((listener.getConnections()[0] as any).muxer)).to.equal(true)
+  })
+})
 
 async function waitFor (condition: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms

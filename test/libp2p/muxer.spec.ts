@@ -1,6 +1,8 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
-import { activeTimers, yamux } from '../../src/index.ts'
+import * as coreErrors from '../../src/core/errors.ts'
+import * as root from '../../src/index.ts'
+import { activeTimers, isYamuxMuxer, yamux } from '../../src/index.ts'
 import { coreRecord, coreStreamCount, muxers, sendAll, settle, until } from './helpers.ts'
 import type { YamuxMuxerInit } from '../../src/index.ts'
 import type { Stream } from '@libp2p/interface'
@@ -33,6 +35,28 @@ describe('libp2p muxer: factory and options', () => {
       expect(() => yamux(init)).to.throw(name)
     })
   }
+})
+
+describe('libp2p muxer: package root', () => {
+  it('exports every error class of the core', () => {
+    const names = Object.keys(coreErrors)
+    expect(names).to.include.members(['TransportError', 'TransportClosedError', 'InternalError'])
+    for (const name of names) { expect((root as Record<string, unknown>)[name], name).to.equal((coreErrors as Record<string, unknown>)[name]) }
+  })
+
+  it('isYamuxMuxer recognises our muxers, also from another copy of the package, and nothing else', () => {
+    const { dialer } = muxers()
+    expect(isYamuxMuxer(dialer)).to.equal(true)
+    // what a second copy's muxer looks like: the registered brand, not our class
+    expect(isYamuxMuxer({ [Symbol.for('libp2p-yamux/muxer')]: true })).to.equal(true)
+    for (const other of [undefined, null, {}, 'yamux', { protocol: '/yamux/1.0.0' }]) { expect(isYamuxMuxer(other)).to.equal(false) }
+  })
+
+  it('createStream() sends the SYN at once: the peer sees the stream before any write', async () => {
+    const { dialer, inbound } = muxers()
+    await dialer.createStream()
+    await until(() => inbound.length === 1)
+  })
 })
 
 describe('libp2p muxer: back-pressure', () => {

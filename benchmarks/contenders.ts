@@ -1,6 +1,7 @@
 /**
  * The contenders: the bare transport (no muxer), our yamux,
- * `@chainsafe/libp2p-yamux` 8 and `@libp2p/mplex` 12, each configured the same
+ * `@chainsafe/libp2p-yamux` 8 and `@libp2p/mplex` 12 (plus the libp2p v2
+ * contenders of v2.ts), each configured the same
  * way for benchmarking: keep-alive off (no timers), stream limits raised so
  * that no scenario trips them, mplex's rate limit and buffer caps lifted.
  * Everything else stays at each library's defaults.
@@ -8,6 +9,8 @@
 import { yamux as chainsafeYamux } from '@chainsafe/libp2p-yamux'
 import { mplex } from '@libp2p/mplex'
 import { yamux as ourYamux } from '../src/index.ts'
+import { CHAINSAFE7, OURS_V2 } from './v2.ts'
+import type { MuxerV2Contender } from './v2.ts'
 import type { YamuxMuxer } from '../src/index.ts'
 import type { MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
@@ -27,7 +30,7 @@ export interface BareContender {
   label: string
 }
 
-export type Contender = BareContender | MuxerContender
+export type Contender = BareContender | MuxerContender | MuxerV2Contender
 
 /** Default stream limit: above every scenario's concurrent stream count. */
 export const STREAM_LIMIT = 20_000
@@ -48,7 +51,9 @@ const ourFactory = cached((limit): StreamMuxerFactory<YamuxMuxer> => ourYamux({
   enableKeepAlive: false,
   maxInboundStreams: limit,
   maxOutboundStreams: limit,
-  maxEarlyStreams: limit
+  maxEarlyStreams: limit,
+  // room for every stream's initial window (the default 1 GiB holds 4096)
+  maxSessionWindowSize: Math.max(2 ** 30, limit * 256 * 1024)
 })())
 
 const chainsafeFactory = cached((limit): StreamMuxerFactory => chainsafeYamux({
@@ -96,8 +101,11 @@ export const MPLEX: MuxerContender = {
   create: (conn, limit) => mplexFactory(limit).createStreamMuxer(conn)
 }
 
-/** In report order: the bare transport first, then ours, chainsafe, mplex. */
-export const ALL_CONTENDERS: Contender[] = [BARE, OURS, CHAINSAFE, MPLEX]
+/**
+ * In report order: the bare transport first, then ours, chainsafe, mplex;
+ * then the libp2p v2 pair (ours-v2 next to chainsafe 7).
+ */
+export const ALL_CONTENDERS: Contender[] = [BARE, OURS, CHAINSAFE, MPLEX, OURS_V2, CHAINSAFE7]
 
 export function isYamux (contender: Contender): boolean {
   return contender.name === 'ours' || contender.name === 'chainsafe'

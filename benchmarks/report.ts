@@ -208,7 +208,7 @@ export function environment (root: string): string {
   } catch {
     // keep '?'
   }
-  const pkgs = ['@chainsafe/libp2p-yamux', '@libp2p/mplex', '@libp2p/tcp', '@libp2p/utils', '@libp2p/interface', 'libp2p', 'uint8arraylist']
+  const pkgs = ['@chainsafe/libp2p-yamux', '@libp2p/mplex', '@libp2p/tcp', '@libp2p/utils', '@libp2p/interface', 'libp2p', 'uint8arraylist', '@chainsafe/libp2p-yamux-v7', '@libp2p/interface-v2']
   let commit = 'unknown'
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()

@@ -18,6 +18,7 @@ import { caseTable, checkTargets, jsonLine, resultsMarkdown, svgChart, targetsTa
 import { churnCases, runChurnRound, warmUpChurn } from './scenarios/churn.ts'
 import { memoryCase, memoryChild, runMemoryRound } from './scenarios/memory.ts'
 import { runThroughputRound, throughputCases, warmUpThroughput } from './scenarios/throughput.ts'
+import { memoryChildV2 } from './scenarios/v2.ts'
 import { runWireRound, wireCases } from './scenarios/wire.ts'
 import { Runner, workerMain } from './workers.ts'
 import type { BenchConfig } from './config.ts'
@@ -34,9 +35,11 @@ async function child (args: string[]): Promise<void> {
   const [scenario, name, count] = args
   try {
     if (scenario !== 'memory') { throw new Error(`unknown child scenario ${scenario}`) }
-    const contender = selectContenders([name]).find(c => c.kind === 'muxer') as MuxerContender | undefined
+    const contender = selectContenders([name]).find(c => c.kind !== 'bare')
     if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
-    const sample = await memoryChild(contender, Number(count))
+    const sample = contender.kind === 'muxer-v2'
+      ? await memoryChildV2(contender, Number(count))
+      : await memoryChild(contender as MuxerContender, Number(count))
     process.send?.({ sample })
   } catch (err) {
     process.send?.({ error: errorMessage(err) })
@@ -70,12 +73,14 @@ async function runScenarios (scenarios: string[], config: BenchConfig, contender
     emit(cases.map(c => c.result))
   }
   if (scenarios.includes('wire')) {
-    const cases = wireCases(config, contenders)
+    // the frame tap sits in the v3 pipes: the v2 contenders are not in this one
+    const wireContenders = contenders.filter(c => c.kind !== 'muxer-v2')
+    const cases = wireCases(config, wireContenders)
     fresh()
     const rounds = Math.min(config.rounds, 3)
     for (let round = 0; round < rounds; round++) {
       log(`wire round ${round + 1}/${rounds}`)
-      await runWireRound(round, cases, contenders, config, runner, log)
+      await runWireRound(round, cases, wireContenders, config, runner, log)
     }
     emit(cases.map(c => c.result))
   }

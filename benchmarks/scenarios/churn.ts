@@ -9,6 +9,7 @@
 import { closeMuxer, deferred, errorMessage, gc, guarded } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
+import { churnV2 } from './v2.ts'
 import type { BenchConfig } from '../config.ts'
 import type { Contender, MuxerContender } from '../contenders.ts'
 import type { CaseSpec, MetricSpec, Sample } from '../results.ts'
@@ -141,6 +142,7 @@ export interface ChurnOptions {
 
 /** One churn run over a fresh in-process pair. */
 export async function churnRun (contender: Contender, options: ChurnOptions): Promise<Sample> {
+  if (contender.kind === 'muxer-v2') { return churnV2(contender, options) }
   let pair: TransportPair | undefined
   const muxers: StreamMuxer[] = []
   const { streams, parallel } = options

@@ -120,7 +120,7 @@ async function runChild (contender: string, n: number, timeoutMs: number): Promi
 }
 
 export async function runMemoryRound (round: number, result: CaseResult, contenders: Contender[], config: BenchConfig, log: (line: string) => void): Promise<void> {
-  const muxers = contenders.filter(c => c.kind === 'muxer')
+  const muxers = contenders.filter(c => c.kind !== 'bare')
   const order = muxers.map((_, i) => muxers[(i + round) % muxers.length])
   for (const contender of order) {
     try {

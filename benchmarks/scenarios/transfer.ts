@@ -9,6 +9,7 @@
 import { deferred, gc, guarded, closeMuxer, writeAll } from '../harness.ts'
 import { YamuxFrameTap, sumCounts } from '../tap.ts'
 import { makeTransport } from '../transports.ts'
+import { transferV2 } from './v2.ts'
 import type { Contender } from '../contenders.ts'
 import type { FrameCounts } from '../tap.ts'
 import type { TransportCounters, TransportKind, TransportPair } from '../transports.ts'
@@ -35,6 +36,7 @@ export interface TransferResult {
 }
 
 export async function transfer (contender: Contender, options: TransferOptions): Promise<TransferResult> {
+  if (contender.kind === 'muxer-v2') { return transferV2(contender, options) }
   const { streams, totalBytes, writeSize } = options
   let pair: TransportPair | undefined
   let dialer: StreamMuxer | undefined

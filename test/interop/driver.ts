@@ -21,6 +21,8 @@ import { createLibp2p } from 'libp2p'
 import { yamux } from '../../src/index.ts'
 import { Client, Server } from '../../src/node/index.ts'
 import { concat } from '../fixtures/session-pair.ts'
+import { connectLibp2pV2 } from './libp2p-v2.ts'
+import type { Channel, Peering, Role } from './types.ts'
 import type { SessionConfig } from '../../src/core/config.ts'
 import type { YamuxDuplex, YamuxSession } from '../../src/node/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -32,29 +34,7 @@ const CMD_PROTOCOL = '/interop/cmd/1.0.0'
 const BIG = Number(process.env.INTEROP_BIG_MIB ?? 64) * 1024 * 1024
 
 // ---------------------------------------------------------------------------
-// A channel: one stream, whichever API carries it
-
-interface Channel {
-  write(data: Uint8Array): Promise<void>
-  end(): Promise<void>
-  /** Reads to EOF; rejects with the stream's error (e.g. a reset). */
-  readAll(onChunk?: (n: number) => void): Promise<Uint8Array>
-  reset(): void
-}
-
-interface Peering {
-  open(): Promise<Channel>
-  /** Streams the peer opens to us. */
-  inbound: Channel[]
-  onInbound?(): void
-  ping(): Promise<number>
-  goAway(): void
-  /** Resolves when the session or connection ends. */
-  ended: Promise<string>
-  isOpen(): boolean
-  /** Sets how many streams we may open (a peer limit we respect). */
-  close(): Promise<void>
-}
+// Channels: one stream, whichever API carries it
 
 function duplexChannel (stream: YamuxDuplex): Channel {
   // 'data'/'end' rather than for-await: an async iterator destroys the
@@ -139,8 +119,12 @@ function rawPeering (session: YamuxSession): Peering {
 
 interface PeerProfile {
   name: string
+  /** Shown in the matrix (default: the binary's name). */
+  label?: string
   /** Raw yamux peer binary, or undefined for go-libp2p. */
   libp2p: boolean
+  /** Our side runs libp2p 2 with `libp2p-yamux/v2` (else libp2p 3 with the root muxer). */
+  v2?: boolean
   /** The peer cannot send RST: a reset reads as a clean EOF. */
   resetIsEof?: boolean
   /** The peer keeps the session after receiving GoAway(0). */
@@ -154,7 +138,8 @@ const PEERS: PeerProfile[] = [
   { name: 'go-hashicorp', libp2p: false, resetIsEof: true, drainsOnGoAway: true, ping: true },
   { name: 'go-yamux', libp2p: false, drainsOnGoAway: false, ping: true },
   { name: 'rust-yamux', libp2p: false, drainsOnGoAway: false, maxStreams: 500, ping: false },
-  { name: 'go-libp2p', libp2p: true, drainsOnGoAway: false, ping: true }
+  { name: 'go-libp2p', libp2p: true, drainsOnGoAway: false, ping: true },
+  { name: 'go-libp2p', label: 'go-libp2p/v2', libp2p: true, v2: true, drainsOnGoAway: false, ping: true }
 ]
 
 /** The last lines a peer wrote to stderr, shown when a cell fails. */
@@ -180,8 +165,6 @@ function startPeer (name: string, args: string[]): { child: ChildProcess, ready:
 function sessionConfig (profile: PeerProfile, extra: Partial<SessionConfig> = {}): Partial<SessionConfig> {
   return { enableKeepAlive: false, maxOutboundStreams: profile.maxStreams ?? 1000, ...extra }
 }
-
-type Role = 'we dial' | 'we listen'
 
 /** Sets up one connection to a fresh or running peer, in `role`. */
 async function connectRaw (profile: PeerProfile, role: Role, extra?: Partial<SessionConfig>): Promise<{ peering: Peering, cleanup(): void }> {
@@ -509,23 +492,28 @@ const scenarios: Array<{ name: string, raw?: boolean, config?: Partial<SessionCo
 // ---------------------------------------------------------------------------
 
 async function main (): Promise<void> {
-  const missing = PEERS.filter(p => !existsSync(BIN + p.name))
-  if (missing.length > 0) {
-    console.error(`missing interop peers: ${missing.map(p => p.name).join(', ')} — run interop/build.sh (needs go and cargo)`)
-    process.exitCode = 1
-    return
-  }
   const only = process.env.INTEROP_ONLY
-  let passed = 0
-  let failed = 0
+  const cells: Array<[PeerProfile, Role, typeof scenarios[number]]> = []
   for (const profile of PEERS) {
     for (const role of ['we dial', 'we listen'] as Role[]) {
       for (const scenario of scenarios) {
         if (scenario.raw === true && profile.libp2p) { continue }
-        if (only !== undefined && !`${profile.name} ${role} ${scenario.name}`.includes(only)) { continue }
-        if (await runCell(profile, role, scenario)) { passed++ } else { failed++ }
+        if (only !== undefined && !`${profile.label ?? profile.name} ${role} ${scenario.name}`.includes(only)) { continue }
+        cells.push([profile, role, scenario])
       }
     }
+  }
+  // the whole matrix needs every peer; an INTEROP_ONLY selection only its own
+  const missing = [...new Set(cells.map(([p]) => p.name))].filter(name => !existsSync(BIN + name))
+  if (missing.length > 0) {
+    console.error(`missing interop peers: ${missing.join(', ')} — run interop/build.sh (needs go and cargo)`)
+    process.exitCode = 1
+    return
+  }
+  let passed = 0
+  let failed = 0
+  for (const [profile, role, scenario] of cells) {
+    if (await runCell(profile, role, scenario)) { passed++ } else { failed++ }
   }
   console.log(`\n${passed} passed, ${failed} failed`)
   if (failed > 0 || passed === 0) { process.exitCode = 1 }
@@ -533,10 +521,12 @@ async function main (): Promise<void> {
 
 /** Runs one cell of the matrix on a fresh connection; prints its line. */
 async function runCell (profile: PeerProfile, role: Role, scenario: typeof scenarios[number]): Promise<boolean> {
-  const label = `${profile.name.padEnd(12)} ${role.padEnd(9)} ${scenario.name}`
+  const label = `${(profile.label ?? profile.name).padEnd(12)} ${role.padEnd(9)} ${scenario.name}`
   let setup: { peering: Peering, cleanup(): void } | undefined
   try {
-    setup = profile.libp2p ? await connectLibp2p(role) : await connectRaw(profile, role, scenario.config)
+    setup = profile.libp2p
+      ? profile.v2 === true ? await connectLibp2pV2(role, startPeer, CMD_PROTOCOL) : await connectLibp2p(role)
+      : await connectRaw(profile, role, scenario.config)
     const detail = await withTimeout(scenario.run(setup.peering, profile), 120_000)
     console.log(`PASS  ${label}: ${detail}`)
     return true

@@ -2,6 +2,7 @@
  * Options of the libp2p v2 muxer: the yamux session settings shared with the
  * v3 adapter (same names, same validation) plus the per-stream read buffer.
  */
+import { checkReadBufferLength } from '../libp2p/options.ts'
 import { positiveInteger, resolveSessionOptions } from '../session-options.ts'
 import type { SessionConfig } from '../core/config.ts'
 import type { YamuxSessionOptions } from '../session-options.ts'
@@ -10,7 +11,8 @@ export interface YamuxV2StreamOptions {
   /**
    * Most unread bytes buffered for a stream whose `source` is not being
    * read. The stream's receive window never grows past it, so a well-behaved
-   * peer cannot overflow it.
+   * peer cannot overflow it. At least `initialStreamWindowSize` (the same
+   * check as the v3 muxer): a smaller value throws InvalidParametersError.
    *
    * @default 4194304
    */
@@ -34,8 +36,10 @@ const DEFAULT_MAX_READ_BUFFER_LENGTH = 4 * 1024 * 1024
 export function resolveV2Options (init: YamuxV2Init = {}): ResolvedV2Options {
   const streamOptions = init.streamOptions ?? {}
   positiveInteger('streamOptions.maxReadBufferLength', streamOptions.maxReadBufferLength)
+  const session = resolveSessionOptions(init)
+  checkReadBufferLength(streamOptions.maxReadBufferLength, session)
   return {
-    session: resolveSessionOptions(init),
+    session,
     maxReadBufferLength: streamOptions.maxReadBufferLength ?? DEFAULT_MAX_READ_BUFFER_LENGTH
   }
 }

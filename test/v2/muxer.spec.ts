@@ -82,10 +82,11 @@ describe('libp2p v2 muxer: factory and options', () => {
     ['initialStreamWindowSize', { initialStreamWindowSize: 1024 }],
     ['maxInboundStreams', { maxInboundStreams: -1 }],
     ['keepAliveInterval', { keepAliveInterval: 0 }],
-    ['streamOptions.maxReadBufferLength', { streamOptions: { maxReadBufferLength: 0 } }]
+    ['streamOptions.maxReadBufferLength', { streamOptions: { maxReadBufferLength: 0 } }],
+    ['streamOptions.maxReadBufferLength', { streamOptions: { maxReadBufferLength: 64 * 1024 } }]
   ]
   for (const [name, init] of bad) {
-    it(`rejects a bad ${name} with InvalidParametersError naming it`, () => {
+    it(`rejects ${JSON.stringify(init)} with InvalidParametersError naming ${name}`, () => {
       expect(() => yamux(init)).to.throw().with.property('name', 'InvalidParametersError')
       expect(() => yamux(init)).to.throw(name)
     })

@@ -29,12 +29,8 @@ import type { ComponentLogger, Logger, StreamMuxerFactory, StreamMuxerInit } fro
 export { YamuxMuxerV2, PROTOCOL } from './muxer.ts'
 export { YamuxStreamV2 } from './stream.ts'
 export type { YamuxV2Init, YamuxV2StreamOptions } from './options.ts'
-export {
-  ConnectionResetError, ConnectionWriteTimeoutError, DuplicateStreamError, InvalidMsgTypeError,
-  InvalidVersionError, KeepAliveTimeoutError, ReceiveWindowExceededError, RemoteGoAwayError,
-  SessionShutdownError, StreamClosedError, StreamsExhaustedError, TimeoutError, UnexpectedFlagError,
-  WindowOverflowError, StreamLimitError, InvalidConfigError, YamuxError
-} from '../core/errors.ts'
+// every error class of the core, as from the package root
+export * from '../core/errors.ts'
 export { GoAwayCode } from '../core/constants.ts'
 
 /** What libp2p 2 hands a muxer factory (only the logger is used). */

@@ -12,7 +12,7 @@ import type { Session } from '../core/session.ts'
  */
 export type Deadline = number | Date | null | undefined
 
-/** Events a stream emits besides the Duplex ones. */
+/** Listening to any of these means the application uses the stream (and may get its error). */
 const USE_EVENTS = ['error', 'data', 'readable', 'end', 'close', 'finish', 'drain']
 
 /** One yamux stream as a Node.js Duplex. */
@@ -30,9 +30,8 @@ export class YamuxDuplex extends Duplex {
   private handedOut = false
   /** An error waiting until the application can catch it. */
   private heldError?: Error
-  private readonly onNewListener = (event: string | symbol): void => {
-    if (USE_EVENTS.includes(event as string)) { this.deliverHeld() }
-  }
+  /** Watches for the application's first listener while an error is held. */
+  private onNewListener?: (event: string | symbol) => void
 
   // ---- deadlines: absolute times on the environment clock; one lazy timer ----
   private readDeadline = Infinity
@@ -133,6 +132,9 @@ export class YamuxDuplex extends Duplex {
       if (this.inUse()) {
         this.deliverHeld()
       } else {
+        this.onNewListener = (event) => {
+          if (USE_EVENTS.includes(event as string)) { this.deliverHeld() }
+        }
         this.on('newListener', this.onNewListener)
       }
     })
@@ -209,7 +211,7 @@ export class YamuxDuplex extends Duplex {
       this.core.reset(this.id)
     }
     this.finished = true
-    this.off('newListener', this.onNewListener)
+    this.stopWatchingListeners()
     this.clearDeadlineTimer()
     this.readDeadline = this.writeDeadline = Infinity
     const pending = this.pending
@@ -287,9 +289,15 @@ export class YamuxDuplex extends Duplex {
   }
 
   private deliverHeld (): void {
-    this.off('newListener', this.onNewListener)
+    this.stopWatchingListeners()
     const error = this.heldError
     if (error !== undefined && !this.destroyed) { this.destroy(error) }
+  }
+
+  private stopWatchingListeners (): void {
+    if (this.onNewListener === undefined) { return }
+    this.off('newListener', this.onNewListener)
+    this.onNewListener = undefined
   }
 
   private rejectIteration (error: Error): void {

@@ -272,7 +272,9 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
     this.streams.clear()
     for (const waiter of this.acceptWaiters.splice(0)) { waiter.reject(this.shutdownError()) }
     if (!this.goAwayWritten) { this.onGoAwayFlushed() }
-    closeTransport(this.transport, error !== undefined, this.core.config.connectionWriteTimeout, () => { this.onTransportClosed() })
+    const logger = this.core.config.logger
+    closeTransport(this.transport, error !== undefined, this.core.config.connectionWriteTimeout, () => { this.onTransportClosed() },
+      logger === undefined ? undefined : (message) => { logger(message) })
     this.resolveClosed(error)
     this.emit('close', error)
   }

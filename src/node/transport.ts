@@ -32,7 +32,7 @@ export function checkTransport (transport: unknown): asserts transport is Transp
  * not turn into a TCP reset that could lose the GoAway. Calls `onClosed`
  * once, when the transport is closed; the timer is released by then.
  */
-export function closeTransport (transport: Transport, failed: boolean, timeout: number, onClosed: () => void): void {
+export function closeTransport (transport: Transport, failed: boolean, timeout: number, onClosed: () => void, log?: (message: string) => void): void {
   let timer: unknown
   let done = false
   const finish = (): void => {
@@ -60,6 +60,7 @@ export function closeTransport (transport: Transport, failed: boolean, timeout: 
   transport.resume?.()
   timer = environment.setTimer(() => {
     timer = undefined
+    log?.(`yamux: transport not closed ${timeout} ms after the session ended; destroying it`)
     finish()
   }, timeout)
 }

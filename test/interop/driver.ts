@@ -93,20 +93,20 @@ function libp2pChannel (stream: Stream): Channel {
   }
 }
 
+/** A raw yamux peer through the Node API (`libp2p-yamux/node`), as its README shows it. */
 function rawPeering (session: YamuxSession): Peering {
   const peering: Peering = {
     inbound: [],
     async open () { return duplexChannel(await session.open()) },
     async ping () { return session.ping() },
-    goAway () { session.goAway() },
-    ended: new Promise(resolve => session.once('close', (err) => { resolve(err?.name ?? 'closed cleanly') })),
+    goAway () { void session.goAway() },
+    ended: session.closed.then(err => err?.name ?? 'closed cleanly'),
     isOpen: () => !session.isClosed,
-    async close () { session.close() }
+    async close () { await session.close() }
   }
   void (async () => {
-    for (;;) {
-      const stream = await session.accept().catch(() => undefined)
-      if (stream === undefined) { return }
+    // the accept loop ends by itself when the session does
+    for await (const stream of session) {
       peering.inbound.push(duplexChannel(stream))
       peering.onInbound?.()
     }

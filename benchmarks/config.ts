@@ -15,6 +15,12 @@ export interface BenchConfig {
   writeSize: number
   /** Stream counts of the throughput scenarios. */
   streamCounts: number[]
+  /** Rounds of the full-stack scenario (libp2p nodes over TCP + noise). */
+  fullStackRounds: number
+  /** Bytes moved by one full-stack run. */
+  fullStackBytes: number
+  /** Stream counts of the full-stack scenario. */
+  fullStackStreams: number[]
   /** Bytes moved by one wire-efficiency run. */
   wireBytes: number
   /** Streams opened by one churn run. */
@@ -57,13 +63,18 @@ function list (name: string): string[] {
 
 export function loadConfig (): BenchConfig {
   const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true'
-  const streamCounts = list('BENCH_STREAMS').map(Number).filter(n => Number.isInteger(n) && n > 0)
+  const counts = (name: string): number[] => list(name).map(Number).filter(n => Number.isInteger(n) && n > 0)
+  const streamCounts = counts('BENCH_STREAMS')
+  const fullStackStreams = counts('BENCH_FULL_STREAMS')
   return {
     quick,
     rounds: int('BENCH_ROUNDS', quick ? 3 : 9),
     totalBytes: int('BENCH_MIB', quick ? 64 : 256) * MiB,
     writeSize: int('BENCH_WRITE_KIB', 64) * 1024,
     streamCounts: streamCounts.length > 0 ? streamCounts : [1, 10, 100, 1000],
+    fullStackRounds: int('BENCH_FULL_ROUNDS', quick ? 1 : 5),
+    fullStackBytes: int('BENCH_FULL_MIB', quick ? 32 : 128) * MiB,
+    fullStackStreams: fullStackStreams.length > 0 ? fullStackStreams : [1, 100],
     wireBytes: int('BENCH_WIRE_MIB', quick ? 16 : 64) * MiB,
     churnStreams: int('BENCH_CHURN_STREAMS', quick ? 5000 : 20_000),
     churnParallel: int('BENCH_CHURN_PARALLEL', 100),

@@ -20,9 +20,14 @@ export interface MuxerContender {
   label: string
   /** Builds a muxer over `conn`; `streamLimit` raises every stream-count limit. */
   create(conn: MessageStream, streamLimit: number): StreamMuxer
+  /** The same muxer as a libp2p `streamMuxers` entry, for the full-stack nodes. */
+  libp2p(streamLimit: number): Libp2pMuxer
   /** The muxer's own counters, when it has any. */
   selfStats?(muxer: StreamMuxer): { transportWrites: number, windowUpdatesSent: number } | undefined
 }
+
+/** What `createLibp2p({ streamMuxers: [...] })` takes. */
+export type Libp2pMuxer = (components: any) => StreamMuxerFactory
 
 export interface BareContender {
   kind: 'bare'
@@ -47,23 +52,24 @@ function cached<T> (make: (limit: number) => T): (limit: number) => T {
   }
 }
 
-const ourFactory = cached((limit): StreamMuxerFactory<YamuxMuxer> => ourYamux({
+const ourMuxer = (limit: number): Libp2pMuxer => ourYamux({
   enableKeepAlive: false,
   maxInboundStreams: limit,
   maxOutboundStreams: limit,
   maxEarlyStreams: limit,
-  // room for every stream's initial window (the default 1 GiB holds 4096)
-  maxSessionWindowSize: Math.max(2 ** 30, limit * 256 * 1024)
-})())
+  // a stream limit too: every stream holds a 256 KiB receive window from
+  // the start, and the 1 GiB default refuses streams past 4,096 of them
+  maxSessionWindowSize: Math.max(limit * 256 * 1024, 1024 * 1024 * 1024)
+})
 
-const chainsafeFactory = cached((limit): StreamMuxerFactory => chainsafeYamux({
+const chainsafeMuxer = (limit: number): Libp2pMuxer => chainsafeYamux({
   enableKeepAlive: false,
   maxInboundStreams: limit,
   maxOutboundStreams: limit,
   maxEarlyStreams: limit
-})())
+})
 
-const mplexFactory = cached((limit): StreamMuxerFactory => {
+const mplexMuxer = (limit: number): Libp2pMuxer => {
   const init: Parameters<typeof mplex>[0] & { maxEarlyStreams: number } = {
     // its default closes the connection past 5 new streams per second
     disconnectThreshold: Number.MAX_SAFE_INTEGER,
@@ -71,8 +77,12 @@ const mplexFactory = cached((limit): StreamMuxerFactory => {
     maxUnprocessedMessageQueueSize: 256 * 1024 * 1024,
     maxEarlyStreams: limit
   }
-  return mplex(init)()
-})
+  return mplex(init)
+}
+
+const ourFactory = cached((limit) => ourMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
+const chainsafeFactory = cached((limit) => chainsafeMuxer(limit)({}))
+const mplexFactory = cached((limit) => mplexMuxer(limit)({}))
 
 export const BARE: BareContender = { kind: 'bare', name: 'bare', label: 'bare transport' }
 
@@ -81,6 +91,7 @@ export const OURS: MuxerContender = {
   name: 'ours',
   label: 'libp2p-yamux (ours)',
   create: (conn, limit) => ourFactory(limit).createStreamMuxer(conn),
+  libp2p: ourMuxer,
   selfStats: (muxer) => {
     const stats = (muxer as Partial<YamuxMuxer>).stats
     return stats === undefined ? undefined : { transportWrites: stats.transportWrites, windowUpdatesSent: stats.windowUpdatesSent }
@@ -91,14 +102,16 @@ export const CHAINSAFE: MuxerContender = {
   kind: 'muxer',
   name: 'chainsafe',
   label: '@chainsafe/libp2p-yamux 8',
-  create: (conn, limit) => chainsafeFactory(limit).createStreamMuxer(conn)
+  create: (conn, limit) => chainsafeFactory(limit).createStreamMuxer(conn),
+  libp2p: chainsafeMuxer
 }
 
 export const MPLEX: MuxerContender = {
   kind: 'muxer',
   name: 'mplex',
   label: '@libp2p/mplex 12',
-  create: (conn, limit) => mplexFactory(limit).createStreamMuxer(conn)
+  create: (conn, limit) => mplexFactory(limit).createStreamMuxer(conn),
+  libp2p: mplexMuxer
 }
 
 /**

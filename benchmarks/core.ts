@@ -2,9 +2,11 @@
  * Microbenchmarks of the sans-I/O core alone (no libp2p, no sockets): header
  * encode/decode, the streaming decoder, and two sessions wired back to back
  * moving data through a synchronous in-memory link. Medians of 5 rounds.
- * Part of `npm run bench`; writes benchmarks/RESULTS-core.md.
+ * Part of `npm run bench`; writes RESULTS-core.md to benchmarks/ (or
+ * `BENCH_OUT_DIR`).
  */
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FrameDecoder, FrameType, HEADER_LENGTH, Session, decodeHeader, encodeHeaderInto } from '../src/core/index.ts'
 import type { SessionEnvironment, SessionHandler } from '../src/core/index.ts'
@@ -136,5 +138,7 @@ for (const streams of [1, 1000]) {
 const table = ['| core microbenchmark | median of 5 |', '| --- | ---: |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n')
 process.stdout.write(`${table}\n`)
 process.stdout.write(`BENCH_JSON ${JSON.stringify({ case: 'core', rows: Object.fromEntries(rows) })}\n`)
-const out = fileURLToPath(new URL('../../benchmarks/RESULTS-core.md', import.meta.url))
+const outDir = process.env.BENCH_OUT_DIR ?? fileURLToPath(new URL('../../benchmarks', import.meta.url))
+mkdirSync(outDir, { recursive: true })
+const out = path.join(outDir, 'RESULTS-core.md')
 writeFileSync(out, `# Core microbenchmarks\n\nWritten by \`npm run bench\` on ${new Date().toISOString()} (Node ${process.version}).\n\n${table}\n`)

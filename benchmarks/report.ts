@@ -1,7 +1,7 @@
 /**
- * Output: a markdown table per case, a `BENCH_JSON ` line per case, the
- * targets check for ours, an SVG bar chart written by hand, and RESULTS.md
- * with the machine and package versions.
+ * Output: a markdown table per case, a `BENCH_JSON ` line per case, an SVG
+ * bar chart written by hand, and RESULTS.md with the machine, the package
+ * versions and the goals table (goals.ts).
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -66,50 +66,6 @@ export function caseTable (result: CaseResult): string {
 
 export function jsonLine (result: CaseResult): string {
   return `BENCH_JSON ${JSON.stringify(result.toJSON())}`
-}
-
-// ---- targets (for ours) ----
-
-export interface TargetCheck {
-  target: string
-  actual: string
-  met: boolean | undefined
-}
-
-export function checkTargets (cases: Map<string, CaseResult>, config: BenchConfig): TargetCheck[] {
-  const checks: TargetCheck[] = []
-  const add = (target: string, id: string, metric: string, kind: 'ratio' | 'value', op: '>=' | '<=', limit: number, digits: number, unit = ''): void => {
-    const result = cases.get(id)
-    if (result === undefined || !result.contenders.includes('ours')) {
-      checks.push({ target, actual: 'not run', met: undefined })
-      return
-    }
-    const actual = kind === 'ratio' ? result.ratio('ours', metric) : result.median('ours', metric)
-    const met = Number.isFinite(actual) && (op === '>=' ? actual >= limit : actual <= limit)
-    const shown = kind === 'ratio' ? `${fmt(actual, 2)}× (${fmt(result.median('ours', metric), digits)}${unit} vs ${fmt(result.median(result.baseline, metric), digits)}${unit})` : `${fmt(actual, digits)}${unit}`
-    checks.push({ target, actual: shown, met })
-  }
-  add('1 stream in-process MB/s vs bare ≥ 0.85×', 'throughput-1-in-process', 'mbps', 'ratio', '>=', 0.85, 0, ' MB/s')
-  add('1 stream TCP CPU s/GiB vs bare ≤ 1.15×', 'throughput-1-tcp', 'cpuPerGiB', 'ratio', '<=', 1.15, 3, ' s')
-  add('1000 streams in-process MB/s vs bare ≥ 0.6×', 'throughput-1000-in-process', 'mbps', 'ratio', '>=', 0.6, 0, ' MB/s')
-  add('1000 streams TCP MB/s vs bare ≥ 0.9×', 'throughput-1000-tcp', 'mbps', 'ratio', '>=', 0.9, 0, ' MB/s')
-  add('churn in-process, sequential ≥ 100,000 streams/s', 'churn-sequential', 'streamsPerSec', 'value', '>=', 100_000, 0, '/s')
-  add(`churn in-process, ${config.churnParallel}-way ≥ 100,000 streams/s`, `churn-parallel-${config.churnParallel}`, 'streamsPerSec', 'value', '>=', 100_000, 0, '/s')
-  add('heap per idle stream (both ends) ≤ 2 KiB', 'memory-idle-streams', 'heapPerStream', 'value', '<=', 2048, 0, ' B')
-  add(`open ${config.memoryStreams} streams ≤ 100 ms`, 'memory-idle-streams', 'openMs', 'value', '<=', 100, 1, ' ms')
-  add('transport writes ≤ 17 per MiB (in-process, both ends)', 'wire-in-process', 'writesPerMiB', 'value', '<=', 17, 2)
-  add('window updates ≤ 2 per MiB (in-process)', 'wire-in-process', 'windowUpdatesPerMiB', 'value', '<=', 2, 2)
-  return checks
-}
-
-export function targetsTable (checks: TargetCheck[]): string {
-  const lines = ['| target | ours | met |', '| --- | ---: | :---: |']
-  for (const c of checks) {
-    let met = '–'
-    if (c.met !== undefined) { met = c.met ? 'yes' : '**no**' }
-    lines.push(`| ${c.target} | ${c.actual} | ${met} |`)
-  }
-  return lines.join('\n') + '\n'
 }
 
 // ---- SVG ----
@@ -230,7 +186,8 @@ export interface ResultsDocument {
   root: string
   config: BenchConfig
   results: CaseResult[]
-  targets: TargetCheck[]
+  /** The goals table (goals.ts), markdown. */
+  goalsTable: string
   startedAt: Date
   seconds: number
   /** os.loadavg() when the run started. */
@@ -248,11 +205,13 @@ export function resultsMarkdown (doc: ResultsDocument): string {
     environment(doc.root),
     `- load average (1/5/15 min): ${doc.loadAtStart.map(l => l.toFixed(2)).join(' / ')} at the start, ${os.loadavg().map(l => l.toFixed(2)).join(' / ')} at the end (other processes on this 2-core machine add noise)`,
     '',
-    `Settings: ${config.rounds} throughput rounds of ${config.totalBytes / MiB} MiB in ${config.writeSize / 1024} KiB writes; churn ${config.churnStreams} streams × ${config.churnRounds} rounds; memory ${config.memoryStreams} streams × ${config.memoryRounds} rounds; wire ${config.wireBytes / MiB} MiB. Contenders run interleaved, round by round, in a rotating order${config.isolate ? ', each in its own long-lived worker process (one run at a time)' : ', all in one process'}. Values are medians over rounds; "× X" is the median of the per-round ratios to the first row (X); "per-round ×" lists them. MB = 10^6 bytes. CPU = process.cpuUsage() (user + system) of the one process that runs both ends.`,
+    `Settings: ${config.fullStackRounds} full-stack rounds of ${config.fullStackBytes / MiB} MiB (${config.fullStackStreams.join(', ')} streams); ${config.rounds} throughput rounds of ${config.totalBytes / MiB} MiB in ${config.writeSize / 1024} KiB writes; churn ${config.churnStreams} streams × ${config.churnRounds} rounds; memory ${config.memoryStreams} streams × ${config.memoryRounds} rounds; wire ${config.wireBytes / MiB} MiB. Contenders run interleaved, round by round, in a rotating order${config.isolate ? ', each in its own long-lived worker process (one run at a time)' : ', all in one process'}. Values are medians over rounds; "× X" is the median of the per-round ratios to the first row (X); "per-round ×" lists them. MB = 10^6 bytes. CPU = process.cpuUsage() (user + system) of the one process that runs both ends.`,
     '',
-    '## Targets (ours)',
+    '## Goals (issue 14)',
     '',
-    targetsTable(doc.targets),
+    'Ratios are medians of per-round ratios (ours ÷ the reference in the same round). "ours vs the others": the same ratio to chainsafe and to mplex.',
+    '',
+    doc.goalsTable,
     '## Tables',
     ''
   ]

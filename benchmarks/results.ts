@@ -98,6 +98,19 @@ export class CaseResult {
     return median(this.roundRatios(contender, metric))
   }
 
+  /** Median over rounds of `a`'s value divided by `b`'s in the same round (NaN if never both). */
+  ratioBetween (a: string, b: string, metric: string): number {
+    const mine = this.values(a, metric)
+    const other = this.values(b, metric)
+    const out: number[] = []
+    for (let i = 0; i < Math.max(mine.length, other.length); i++) {
+      const x = mine[i] ?? Number.NaN
+      const y = other[i] ?? Number.NaN
+      if (Number.isFinite(x) && Number.isFinite(y) && y !== 0) { out.push(x / y) }
+    }
+    return median(out)
+  }
+
   errors (contender: string): string[] {
     const seen = new Set<string>()
     for (const e of this.entries(contender)) {

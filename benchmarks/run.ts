@@ -13,9 +13,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from './config.ts'
 import { selectContenders } from './contenders.ts'
+import { checkGoals, goalsTable } from './goals.ts'
 import { errorMessage, hasGc, installStrayErrorHandlers } from './harness.ts'
-import { caseTable, checkTargets, jsonLine, resultsMarkdown, svgChart, targetsTable } from './report.ts'
+import { caseTable, jsonLine, resultsMarkdown, svgChart } from './report.ts'
 import { churnCases, runChurnRound, warmUpChurn } from './scenarios/churn.ts'
+import { fullStackCases, runFullStackRound, warmUpFullStack } from './scenarios/full-stack.ts'
 import { memoryCase, memoryChild, runMemoryRound } from './scenarios/memory.ts'
 import { runThroughputRound, throughputCases, warmUpThroughput } from './scenarios/throughput.ts'
 import { memoryChildV2 } from './scenarios/v2.ts'
@@ -25,7 +27,7 @@ import type { BenchConfig } from './config.ts'
 import type { Contender, MuxerContender } from './contenders.ts'
 import type { CaseResult } from './results.ts'
 
-const SCENARIOS = ['throughput', 'wire', 'churn', 'memory']
+const SCENARIOS = ['full-stack', 'throughput', 'wire', 'churn', 'memory']
 
 function log (line: string): void {
   process.stderr.write(`${line}\n`)
@@ -58,6 +60,21 @@ async function runScenarios (scenarios: string[], config: BenchConfig, contender
   const fresh = (): void => {
     runner.stop()
     runner = new Runner(config.isolate)
+  }
+  if (scenarios.includes('full-stack')) {
+    // libp2p 3 nodes: the v2 contenders are not in this one
+    const fullStackContenders = contenders.filter(c => c.kind !== 'muxer-v2')
+    const cases = fullStackCases(config, fullStackContenders)
+    fresh()
+    if (config.warmUp) {
+      log('full-stack warm-up (not recorded)')
+      await warmUpFullStack(cases, fullStackContenders, config, runner, log)
+    }
+    for (let round = 0; round < config.fullStackRounds; round++) {
+      log(`full-stack round ${round + 1}/${config.fullStackRounds}`)
+      await runFullStackRound(round, cases, fullStackContenders, config, runner, log)
+    }
+    emit(cases.map(c => c.result))
   }
   if (scenarios.includes('throughput')) {
     const cases = throughputCases(config, contenders)
@@ -131,17 +148,18 @@ async function main (): Promise<void> {
   }
 
   await runScenarios(scenarios, config, contenders, emit)
-  // report in scenario order: 1 one stream, 2 concurrent, 3 churn, 4 memory, 5 wire
+  // report in scenario order: 0 full stack, 1 one stream, 2 concurrent, 3 churn, 4 memory, 5 wire
   const ordered = [...all].sort((a, b) => a.spec.scenario.localeCompare(b.spec.scenario))
   const byId = new Map(all.map(r => [r.spec.id, r]))
-  const targets = checkTargets(byId, config)
-  process.stdout.write(`## Targets (ours)\n\n${targetsTable(targets)}\n`)
+  const goals = checkGoals(byId, config)
+  const goalsMarkdown = goalsTable(goals)
+  process.stdout.write(`## Goals (issue 14)\n\n${goalsMarkdown}\n`)
 
   const seconds = (performance.now() - t0) / 1000
   mkdirSync(outDir, { recursive: true })
   const subtitle = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${startedAt.toISOString()}${config.quick ? ' (quick run)' : ''}`
   writeFileSync(path.join(outDir, 'results.svg'), svgChart(ordered, subtitle))
-  writeFileSync(path.join(outDir, 'RESULTS.md'), resultsMarkdown({ root, config, results: ordered, targets, startedAt, seconds, loadAtStart }))
+  writeFileSync(path.join(outDir, 'RESULTS.md'), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown, startedAt, seconds, loadAtStart }))
   log(`wrote ${path.join(outDir, 'RESULTS.md')} and results.svg in ${seconds.toFixed(0)} s`)
   // a contender may leave timers or sockets behind: the run is over
   setTimeout(() => process.exit(0), 100).unref()

@@ -1,19 +1,19 @@
 /**
  * The byte pipes every contender runs over: the in-process timer-free pair
- * (test/fixtures/direct-pair.ts) and real TCP loopback sockets wrapped the
- * way `@libp2p/tcp` wraps them (one `socket.write` per buffer, Nagle off).
- * Both count transport writes at the MessageStream level (`sendData` calls),
- * the same for every contender, and can tap the sent bytes.
+ * (test/fixtures/direct-pair.ts) and a real `@libp2p/tcp` connection over
+ * loopback (the transport dials its own listener; no encryption). Both can
+ * count transport writes at the MessageStream level (`sendData` calls), the
+ * same for every contender, and tap the sent bytes.
  */
-import { once } from 'node:events'
-import net from 'node:net'
 import { defaultLogger } from '@libp2p/logger'
-import { AbstractMultiaddrConnection } from '@libp2p/utils'
+import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DirectConnection, directPair } from '../test/fixtures/direct-pair.ts'
+import { deferred } from './harness.ts'
 import type { YamuxFrameTap } from './tap.ts'
-import type { AbortOptions, MessageStreamDirection, MultiaddrConnection } from '@libp2p/interface'
+import type { Connection, MultiaddrConnection, Upgrader } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
+import type { Socket } from 'node:net'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 export type TransportKind = 'in-process' | 'tcp'
@@ -29,7 +29,7 @@ export interface TransportCounters {
   writes: number
   /** Bytes handed to the pipe, both ends. */
   bytes: number
-  /** `socket.write` calls, both ends (TCP only; equals `writes` in-process). */
+  /** `socket.write` calls, both ends (TCP; equals `writes` in-process). */
   socketWrites: number
 }
 
@@ -45,6 +45,11 @@ export interface TransportPair {
 export interface TransportOptions {
   /** Taps for the bytes sent by [dialer, listener]. */
   taps?: [YamuxFrameTap, YamuxFrameTap]
+  /**
+   * Count writes on the TCP pair (wraps `sendData` and `socket.write` on the
+   * instances; left off for throughput runs). The in-process pair always counts.
+   */
+  count?: boolean
 }
 
 class TappedDirectConnection extends DirectConnection {
@@ -94,93 +99,77 @@ export function inProcessPair (options: TransportOptions = {}): TransportPair {
   }
 }
 
-/** A MultiaddrConnection over a net.Socket, equivalent to `@libp2p/tcp`'s. */
-export class TcpConnection extends AbstractMultiaddrConnection {
-  readonly socket: net.Socket
-  writes = 0
-  socketWrites = 0
-  bytesSent = 0
-  tap?: YamuxFrameTap
-
-  constructor (socket: net.Socket, direction: MessageStreamDirection) {
-    super({
-      direction,
-      remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/${socket.remotePort ?? 0}`),
-      log: defaultLogger().forComponent(`bench:tcp:${direction}`)
-    })
-    this.socket = socket
-    socket.setNoDelay(true)
-    socket.on('data', (buf: Buffer) => { this.onData(buf) })
-    socket.on('error', (err) => { this.abort(err) })
-    socket.once('end', () => { this.onTransportClosed() })
-    socket.once('close', (hadError) => {
-      if (hadError) {
-        this.abort(new Error('TCP transmission error'))
-        return
-      }
-      this.onTransportClosed()
-    })
-    socket.on('drain', () => { this.safeDispatchEvent('drain') })
-  }
-
-  sendData (data: Uint8ArrayList): SendResult {
-    this.writes++
-    let sentBytes = 0
-    let canSendMore = true
-    for (const buf of data) {
-      this.tap?.feed(buf)
-      this.socketWrites++
-      sentBytes += buf.byteLength
-      canSendMore = this.socket.write(buf)
-      if (!canSendMore) { break }
-    }
-    this.bytesSent += sentBytes
-    return { sentBytes, canSendMore }
-  }
-
-  async sendClose (options?: AbortOptions): Promise<void> {
-    if (this.socket.destroyed) { return }
-    this.socket.destroySoon()
-    await once(this.socket, 'close', { signal: options?.signal })
-  }
-
-  sendReset (): void {
-    this.socket.destroy()
-  }
-
-  sendPause (): void {
-    this.socket.pause()
-  }
-
-  sendResume (): void {
-    this.socket.resume()
-  }
+/** What the benchmark needs of `@libp2p/tcp`'s (unexported) connection class. */
+interface RealTcpConnection extends MultiaddrConnection {
+  socket: Socket
+  sendData(data: Uint8ArrayList): SendResult
 }
 
+/**
+ * Counts the `sendData` calls of a real `@libp2p/tcp` connection and the
+ * `socket.write` calls they make, and feeds the written bytes to a tap, by
+ * wrapping both on the instance (the connection's own code still runs).
+ */
+function instrument (conn: RealTcpConnection, counters: TransportCounters, tap?: YamuxFrameTap): void {
+  const sendData = conn.sendData.bind(conn)
+  conn.sendData = (data) => {
+    counters.writes++
+    return sendData(data)
+  }
+  const socket = conn.socket
+  const write = socket.write.bind(socket) as (chunk: Uint8Array, ...rest: any[]) => boolean
+  socket.write = ((chunk: Uint8Array, ...rest: any[]): boolean => {
+    counters.socketWrites++
+    counters.bytes += chunk.byteLength
+    tap?.feed(chunk)
+    return write(chunk, ...rest)
+  }) as typeof socket.write
+}
+
+/**
+ * A stand-in for libp2p's upgrader: hands over the raw connection that
+ * `@libp2p/tcp` built instead of encrypting and muxing it.
+ */
+function captureUpgrader (onInbound: (conn: MultiaddrConnection) => void): Upgrader {
+  const upgrader: Pick<Upgrader, 'upgradeInbound' | 'upgradeOutbound'> = {
+    upgradeInbound: async (conn) => { onInbound(conn) },
+    upgradeOutbound: async (conn) => conn as unknown as Connection
+  }
+  return upgrader as Upgrader
+}
+
+/**
+ * Two ends of a real `@libp2p/tcp` connection in this process: the TCP
+ * transport listens on 127.0.0.1 and dials itself, so both ends are the
+ * package's own socket-to-connection code (Nagle off, one `socket.write` per
+ * buffer of a list, the rest kept until `'drain'`), exactly what libp2p
+ * hands its encrypter and muxer.
+ */
 export async function tcpPair (options: TransportOptions = {}): Promise<TransportPair> {
-  const server = net.createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  if (address === null || typeof address === 'string') { throw new Error('no TCP address') }
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>
-  const client = net.connect(address.port, '127.0.0.1')
-  await once(client, 'connect')
-  const [serverSocket] = await accepted
-  server.close()
-  const a = new TcpConnection(client, 'outbound')
-  const b = new TcpConnection(serverSocket, 'inbound')
-  a.tap = options.taps?.[0]
-  b.tap = options.taps?.[1]
+  const transport = tcp()({ logger: defaultLogger() })
+  const accepted = deferred<MultiaddrConnection>()
+  const upgrader = captureUpgrader((conn) => { accepted.resolve(conn) })
+  const server = transport.createListener({ upgrader })
+  await server.listen(multiaddr('/ip4/127.0.0.1/tcp/0'))
+  const address = server.getAddrs()[0]
+  const controller = new AbortController()
+  const a = await transport.dial(address, { upgrader, signal: controller.signal }) as unknown as RealTcpConnection
+  const b = await accepted.promise as RealTcpConnection
+  const counts: TransportCounters = { writes: 0, bytes: 0, socketWrites: 0 }
+  if (options.count === true || options.taps !== undefined) {
+    instrument(a, counts, options.taps?.[0])
+    instrument(b, counts, options.taps?.[1])
+  }
   return {
     kind: 'tcp',
     dialer: a,
     listener: b,
-    counters: () => ({ writes: a.writes + b.writes, bytes: a.bytesSent + b.bytesSent, socketWrites: a.socketWrites + b.socketWrites }),
+    counters: () => ({ ...counts }),
     close: async () => {
       await Promise.all([closeQuietly(a), closeQuietly(b)])
-      client.destroy()
-      serverSocket.destroy()
+      a.socket.destroy()
+      b.socket.destroy()
+      await server.close().catch(() => {})
     }
   }
 }

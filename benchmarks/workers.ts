@@ -10,23 +10,27 @@ import { fork } from 'node:child_process'
 import { selectContenders } from './contenders.ts'
 import { deferred, errorMessage, installStrayErrorHandlers } from './harness.ts'
 import { churnRun } from './scenarios/churn.ts'
+import { fullStackRun } from './scenarios/full-stack.ts'
 import { transfer } from './scenarios/transfer.ts'
 import type { Contender } from './contenders.ts'
 import type { Deferred } from './harness.ts'
 import type { Sample } from './results.ts'
 import type { ChurnOptions } from './scenarios/churn.ts'
+import type { FullStackOptions, FullStackResult } from './scenarios/full-stack.ts'
 import type { TransferOptions, TransferResult } from './scenarios/transfer.ts'
 import type { ChildProcess } from 'node:child_process'
 
 export type Job =
   | { kind: 'transfer', options: TransferOptions }
   | { kind: 'churn', options: ChurnOptions }
+  | { kind: 'fullStack', options: FullStackOptions }
 
 interface Request { id: number, job: Job }
 interface Reply { id: number, value?: unknown, error?: string }
 
 async function execute (contender: Contender, job: Job): Promise<unknown> {
   if (job.kind === 'transfer') { return transfer(contender, job.options) }
+  if (job.kind === 'fullStack') { return fullStackRun(contender, job.options) }
   return churnRun(contender, job.options)
 }
 
@@ -124,6 +128,10 @@ export class Runner {
 
   async transfer (contender: Contender, options: TransferOptions): Promise<TransferResult> {
     return await this.run(contender, { kind: 'transfer', options }, options.timeoutMs) as TransferResult
+  }
+
+  async fullStack (contender: Contender, options: FullStackOptions): Promise<FullStackResult> {
+    return await this.run(contender, { kind: 'fullStack', options }, options.timeoutMs) as FullStackResult
   }
 
   async churn (contender: Contender, options: ChurnOptions): Promise<Sample> {

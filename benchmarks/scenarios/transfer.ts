@@ -23,6 +23,8 @@ export interface TransferOptions {
   timeoutMs: number
   /** Decode the yamux frames on the wire (yamux contenders only). */
   tap?: boolean
+  /** Count transport writes (the wire scenario). */
+  count?: boolean
 }
 
 export interface TransferResult {
@@ -45,7 +47,7 @@ export async function transfer (contender: Contender, options: TransferOptions):
 
   return guarded(async () => {
     const taps: [YamuxFrameTap, YamuxFrameTap] | undefined = options.tap === true ? [new YamuxFrameTap(), new YamuxFrameTap()] : undefined
-    pair = await makeTransport(options.transport, { taps })
+    pair = await makeTransport(options.transport, { taps, count: options.count })
     const received = deferred()
     let count = 0
     const onBytes = (n: number): void => {

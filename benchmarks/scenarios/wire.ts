@@ -71,7 +71,8 @@ export async function runWireRound (round: number, cases: WireCase[], contenders
           totalBytes: config.wireBytes,
           writeSize: config.writeSize,
           timeoutMs: config.runTimeoutMs,
-          tap
+          tap,
+          count: true
         })
         const mib = config.wireBytes / MiB
         const sample: Sample = {

@@ -29,6 +29,18 @@ describe('node API: stream errors never escape', function () {
     p.done()
   })
 
+  it('on a Client too: SYN and RST in one write from the server, with accept() pending and not', async () => {
+    const p = await rawPeer({ client: true })
+    p.socket.write(Buffer.concat([header(FrameType.WindowUpdate, Flag.SYN, 2, 0), header(FrameType.WindowUpdate, Flag.RST, 2, 0)]))
+    await sleep(50)
+    const accepting = p.session.accept()
+    p.socket.write(Buffer.concat([header(FrameType.Data, Flag.SYN, 4, 1), Buffer.from('x'), header(FrameType.WindowUpdate, Flag.RST, 4, 0)]))
+    const stream = await accepting
+    expect(stream.id).to.equal(4)
+    expect((await errorOf(stream)).name).to.equal('ConnectionResetError')
+    p.done()
+  })
+
   it('a stream reset while it waits in the accept queue is dropped silently', async () => {
     const p = await rawPeer()
     p.socket.write(Buffer.concat([header(FrameType.Data, Flag.SYN, 1, 5), Buffer.from('hello')]))

@@ -43,12 +43,12 @@
  * })
  * ```
  */
-import { YamuxFactory } from './libp2p/muxer.ts'
-import type { YamuxMuxer } from './libp2p/muxer.ts'
+import { YamuxEitherFactory } from './libp2p/either-major.ts'
+import type { YamuxComponents } from './libp2p/either-major.ts'
 import type { YamuxMuxerInit } from './libp2p/options.ts'
-import type { StreamMuxerFactory } from '@libp2p/interface'
 
 export { YamuxFactory, YamuxMuxer, PROTOCOL } from './libp2p/muxer.ts'
+export { YamuxEitherFactory, type YamuxComponents } from './libp2p/either-major.ts'
 export { YamuxStream } from './libp2p/stream.ts'
 export { isYamuxMuxer, yamuxOf } from './libp2p/typed.ts'
 export type { YamuxMuxerInit, YamuxStreamOptions } from './libp2p/options.ts'
@@ -58,10 +58,12 @@ export { GoAwayCode } from './core/constants.ts'
 export { activeTimers } from './environment.ts'
 
 /**
- * Creates the yamux muxer for `createLibp2p({ streamMuxers: [yamux()] })`.
- * Options are validated here: a bad one throws InvalidParametersError.
+ * Creates the yamux muxer for `createLibp2p({ streamMuxers: [yamux()] })`,
+ * on libp2p 3 and on libp2p 2 alike (the factory answers each major's
+ * calling shape; `libp2p-yamux/v2` is the explicit libp2p 2 entry). Options
+ * are validated here: a bad one throws InvalidParametersError.
  */
-export function yamux (init: YamuxMuxerInit = {}): (components?: unknown) => StreamMuxerFactory<YamuxMuxer> {
-  const factory = new YamuxFactory(init)
-  return () => factory
+export function yamux (init: YamuxMuxerInit = {}): (components?: YamuxComponents) => YamuxEitherFactory {
+  const factory = new YamuxEitherFactory(init)
+  return (components) => components?.logger === undefined ? factory : new YamuxEitherFactory(init, components)
 }

@@ -1,13 +1,15 @@
 /**
  * Two real libp2p 2.10 nodes over TCP + noise: one muxes with
  * `libp2p-yamux/v2`, the other with `@chainsafe/libp2p-yamux` 7, in both
- * dialing directions (and ours with ours).
+ * dialing directions (and ours with ours); and the package root's `yamux()`
+ * on libp2p 2, both ways.
  */
 import { noise } from '@chainsafe/libp2p-noise-v16'
 import { yamux as chainsafeYamux } from '@chainsafe/libp2p-yamux-v7'
 import { tcp } from '@libp2p/tcp-v10'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p-v2'
+import { yamux as rootYamux } from '../../src/index.ts'
 import { yamux } from '../../src/v2/index.ts'
 import type { Connection, Stream, StreamMuxerFactory } from '@libp2p/interface-v2'
 import type { Libp2p } from 'libp2p-v2'
@@ -91,7 +93,10 @@ async function waitFor (condition: () => boolean, ms = 5000): Promise<void> {
 const pairings: Array<[string, MuxerFn, MuxerFn]> = [
   ['ours dials chainsafe 7', yamux(), chainsafeYamux()],
   ['chainsafe 7 dials ours', chainsafeYamux(), yamux()],
-  ['ours dials ours', yamux(), yamux()]
+  ['ours dials ours', yamux(), yamux()],
+  // the package root's yamux() answers libp2p 2's calling shape too
+  ['root yamux() dials chainsafe 7', rootYamux(), chainsafeYamux()],
+  ['chainsafe 7 dials root yamux()', chainsafeYamux(), rootYamux()]
 ]
 
 for (const [title, dialerMuxer, listenerMuxer] of pairings) {

@@ -2,60 +2,75 @@
  * The libp2p v3 stream muxer: wires a core `Session` to a libp2p
  * `MessageStream` (the encrypted connection) and core stream ids to
  * `YamuxStream`s. Protocol decisions all live in the session; this file only
- * translates events and errors between the two worlds.
+ * translates events and errors between the two worlds. It implements
+ * libp2p's `StreamMuxer` itself: streams are kept by id (no array to scan,
+ * no close listener per stream, no drain fan-out to every stream).
  */
-import { MuxerClosedError, TimeoutError, TooManyOutboundProtocolStreamsError, serviceCapabilities } from '@libp2p/interface'
-import { AbstractStreamMuxer } from '@libp2p/utils'
+import { MuxerClosedError, TooManyOutboundProtocolStreamsError, TypedEventEmitter, serviceCapabilities } from '@libp2p/interface'
+import { MaxEarlyStreamsError } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { RemoteGoAwayError, SessionShutdownError, StreamLimitError } from '../core/errors.ts'
 import { Session } from '../core/session.ts'
 import { environment } from '../environment.ts'
+import { IdleWatch } from './idle.ts'
 import { checkReadBufferLength, resolveOptions } from './options.ts'
 import { YamuxStream } from './stream.ts'
 import type { ResolvedOptions, YamuxMuxerInit } from './options.ts'
+import type { StreamOwner } from './stream.ts'
 import type { YamuxError } from '../core/errors.ts'
 import type { SessionHandler } from '../core/session.ts'
-import type { AbortOptions, CreateStreamOptions, EventHandler, MessageStream, StreamMuxerEvents, StreamMuxerFactory } from '@libp2p/interface'
+import type { AbortOptions, CreateStreamOptions, EventHandler, Logger, MessageStream, StreamMuxer, StreamMuxerEvents, StreamMuxerFactory, StreamMuxerStatus, StreamOptions } from '@libp2p/interface'
 
 export const PROTOCOL = '/yamux/1.0.0'
 
 /** Marks our muxers (a registered symbol: the same in every copy of this package). */
 export const YAMUX_MUXER: unique symbol = Symbol.for('libp2p-yamux/muxer')
 
-export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
-  /** Lets `isYamuxMuxer` recognise muxers of another copy of this package. */
-  get [YAMUX_MUXER] (): true { return true }
+/** libp2p's default bound on a stream's unread bytes. */
+const DEFAULT_MAX_READ_BUFFER_LENGTH = 4 * 1024 * 1024
+
+export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>> implements StreamMuxer<YamuxStream>, StreamOwner {
+  readonly protocol = PROTOCOL
+  status: StreamMuxerStatus = 'open'
+  readonly log: Logger
+  private readonly maConn: MessageStream
   private readonly session: Session
-  private readonly byId = new Map<number, YamuxStream>()
   private readonly options: ResolvedOptions
-  private unacceptedIds: number[] = []
-  /** Streams whose caller set an inactivity timeout, checked by one sweep timer. */
-  private readonly idleWatch = new Set<YamuxStream>()
-  private idleTimer: unknown
-  /** The transport's error once it ended with one. */
-  private readonly transportEnd: { error?: Error }
+  /** Live streams by yamux id, in opening order. */
+  private readonly byId = new Map<number, YamuxStream>()
+  /** Inbound streams that arrived before anything listened for 'stream'. */
+  private earlyStreams: YamuxStream[] = []
+  private readonly idle = new IdleWatch()
 
   constructor (maConn: MessageStream, options: ResolvedOptions) {
-    // The base class reports the transport's 'close' without its error:
-    // this listener, added first, keeps the error for onTransportClosed.
-    const transportEnd: { error?: Error } = {}
-    maConn.addEventListener('close', (evt) => { transportEnd.error = evt.error })
-    super(maConn, {
-      protocol: PROTOCOL,
-      name: 'yamux',
-      maxEarlyStreams: options.maxEarlyStreams,
-      streamOptions: options.streamOptions
-    })
+    super()
+    this.maConn = maConn
     this.options = options
-    this.transportEnd = transportEnd
-    const log = this.log
+    const log = this.log = maConn.log.newScope('yamux')
     this.session = new Session({
       client: maConn.direction === 'outbound',
       environment,
       handler: this.sessionHandler(),
       config: { ...options.session, logger: log.enabled ? (fmt, ...args) => { log(fmt, ...args) } : undefined }
     })
+    maConn.addEventListener('message', (evt) => {
+      try {
+        this.onData(evt.data)
+      } catch (err: any) {
+        this.abort(err)
+        this.maConn.abort(err)
+      }
+    })
     maConn.addEventListener('drain', () => { this.session.transportDrained() })
+    maConn.addEventListener('close', (evt) => { this.onTransportClosed(evt.error) })
+  }
+
+  /** Lets `isYamuxMuxer` recognise muxers of another copy of this package. */
+  get [YAMUX_MUXER] (): true { return true }
+
+  /** The open streams, oldest first (a fresh array each time). */
+  get streams (): YamuxStream[] {
+    return [...this.byId.values()]
   }
 
   /** Smoothed round-trip time to the peer in ms, or -1 before the first pong. */
@@ -88,11 +103,14 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
   override addEventListener (...args: any[]): void {
     // @ts-expect-error the overloads cannot be forwarded with a spread
     super.addEventListener(...args)
-    if (args[0] === 'stream' && this.unacceptedIds.length > 0) {
-      const ids = this.unacceptedIds
-      this.unacceptedIds = []
-      for (const id of ids) { this.session.acceptStream(id) }
-    }
+    if (args[0] !== 'stream' || this.earlyStreams.length === 0) { return }
+    // ACK the held streams now; hand them over after the caller's code ran
+    const early = this.earlyStreams
+    this.earlyStreams = []
+    for (const stream of early) { if (stream.status === 'open') { this.session.acceptStream(stream.streamId) } }
+    queueMicrotask(() => {
+      for (const stream of early) { this.safeDispatchEvent('stream', { detail: stream }) }
+    })
   }
 
   onData (data: Uint8Array | Uint8ArrayList): void {
@@ -103,7 +121,9 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     for (const buf of data) { this.session.receive(buf) }
   }
 
-  onCreateStream (options: CreateStreamOptions): YamuxStream {
+  async createStream (options: CreateStreamOptions = {}): Promise<YamuxStream> {
+    if (this.status !== 'open') { throw new MuxerClosedError() }
+    const merged: StreamOptions = { ...this.options.streamOptions, ...options }
     checkReadBufferLength(options.maxReadBufferLength, this.options.session, 'maxReadBufferLength')
     let id: number
     try {
@@ -113,20 +133,25 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
       if (err instanceof StreamLimitError) { throw new TooManyOutboundProtocolStreamsError(err.message) }
       throw err
     }
-    return this.track(id, 'outbound', options)
+    return this.track(id, 'outbound', merged)
   }
 
-  override async close (options?: AbortOptions): Promise<void> {
+  async close (options?: AbortOptions): Promise<void> {
     if (this.status !== 'open') { return }
-    await super.close(options)
+    this.status = 'closing'
+    const closing = Promise.all(this.streams.map(async (stream) => { await stream.close(options) }))
+    await raceSignal(closing, options?.signal)
+    this.status = 'closed'
     this.session.close()
   }
 
-  override abort (err: Error): void {
+  abort (err: Error): void {
     if (this.status === 'closed') { return }
+    this.status = 'closing'
     // GoAway first: it ends every stream, so none needs its own RST
     this.session.close(err)
-    super.abort(err)
+    for (const stream of this.streams) { stream.abort(err) }
+    this.status = 'closed'
   }
 
   /**
@@ -135,9 +160,22 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
    * with TransportClosedError unless the peer sent GoAway first; the rest end
    * cleanly (see onSessionClosed).
    */
-  override onTransportClosed (err?: Error): void {
-    this.session.transportClosed(err ?? this.transportEnd.error)
-    super.onTransportClosed(err)
+  onTransportClosed (err?: Error): void {
+    this.session.transportClosed(err)
+    this.status = 'closing'
+    for (const stream of this.streams) { stream.onTransportClosed(err) }
+    this.status = 'closed'
+  }
+
+  // ---- streams → muxer ----
+
+  streamEnded (stream: YamuxStream): void {
+    this.byId.delete(stream.streamId)
+    this.idle.forget(stream)
+  }
+
+  streamActive (stream: YamuxStream): void {
+    this.idle.active(stream)
   }
 
   // ---- core → libp2p ----
@@ -147,101 +185,88 @@ export class YamuxMuxer extends AbstractStreamMuxer<YamuxStream> {
     return {
       write: (chunks) => this.maConn.send(chunks.length === 1 ? chunks[0] : new Uint8ArrayList(...chunks)),
       queuedBytes: () => this.maConn.writeBufferLength,
-      onStream: (id) => {
-        const stream = this.track(id, 'inbound', this.options.streamOptions)
-        // with nobody listening yet, leave the stream un-ACKed: a peer honouring
-        // the ACK backlog (libp2p/specs#547) then pauses opening more
-        if (this.listenerCount('stream') > 0) { this.session.acceptStream(id) } else { this.unacceptedIds.push(id) }
-        this.onRemoteStream(stream)
-      },
+      onStream: (id) => { this.onRemoteStream(id) },
       onData: (id, data) => { streams.get(id)?.onData(data) },
       onRemoteClose: (id) => { streams.get(id)?.onRemoteCloseWrite() },
       onStreamReset: (id, error, remote) => {
         const stream = streams.get(id)
         if (stream === undefined) { return }
-        streams.delete(id)
         if (remote) { stream.onRemoteReset() } else { stream.abort(error) }
       },
-      onStreamClosed: (id) => { streams.delete(id) },
+      onStreamClosed: () => {
+        // the libp2p stream ends by its own rules (both FINs, a reset) and then leaves byId
+      },
       onWritable: (id) => { streams.get(id)?.onWritable() },
       onGoAway: (code) => { this.log('remote sent GoAway(%d): no new streams', code) },
       onClose: (error) => { this.onSessionClosed(error) }
     }
   }
 
-  private onSessionClosed (error?: YamuxError): void {
-    this.byId.clear()
-    this.idleWatch.clear()
-    if (this.idleTimer !== undefined) {
-      environment.clearTimer(this.idleTimer)
-      this.idleTimer = undefined
+  private onRemoteStream (id: number): void {
+    const stream = this.track(id, 'inbound', this.options.streamOptions)
+    if (this.listenerCount('stream') > 0) {
+      this.session.acceptStream(id)
+      this.safeDispatchEvent('stream', { detail: stream })
+      return
     }
+    // nobody listens yet: hold it un-ACKed, so a peer honouring the ACK
+    // backlog (libp2p/specs#547) pauses opening more
+    this.earlyStreams.push(stream)
+    if (this.earlyStreams.length > this.options.maxEarlyStreams) {
+      this.abort(new MaxEarlyStreamsError(`Too many early streams were opened - ${this.earlyStreams.length}/${this.options.maxEarlyStreams}`))
+    }
+  }
+
+  private onSessionClosed (error?: YamuxError): void {
+    this.idle.stop()
     if (error === undefined) {
-      // a clean end (our close() or the transport's): streams end without error
-      for (const stream of [...this.streams]) { stream.onTransportClosed() }
+      // a clean end (our close(), or the transport's once unfinished streams failed)
+      for (const stream of this.streams) { stream.onTransportClosed() }
       return
     }
     this.log.error('session ended - %e', error)
-    if (this.status !== 'closed') { super.abort(error) }
+    if (this.status !== 'closed') {
+      this.status = 'closing'
+      for (const stream of this.streams) { stream.abort(error) }
+      this.status = 'closed'
+    }
     // let the GoAway already handed to the transport leave before it closes
     this.maConn.close({ signal: AbortSignal.timeout(this.options.session.connectionWriteTimeout) })
       .catch(() => { this.maConn.abort(error) })
   }
 
-  /**
-   * Enforces an inactivity timeout the caller asked for. libp2p documents a
-   * 120 s default but no muxer enforces it, and long-lived idle protocol
-   * streams depend on that: only explicit values are enforced.
-   */
-  private watchIdle (stream: YamuxStream, timeout: number): void {
-    stream.idleTimeout = timeout
-    stream.lastActive = performance.now()
-    this.idleWatch.add(stream)
-    if (this.idleTimer === undefined) { this.scheduleIdleSweep() }
-  }
-
-  private scheduleIdleSweep (): void {
-    let shortest = Infinity
-    for (const stream of this.idleWatch) { shortest = Math.min(shortest, stream.idleTimeout) }
-    this.idleTimer = shortest === Infinity
-      ? undefined
-      : environment.setTimer(() => { this.sweepIdle() }, Math.max(shortest / 4, 50))
-  }
-
-  private sweepIdle (): void {
-    this.idleTimer = undefined
-    const now = performance.now()
-    for (const stream of this.idleWatch) {
-      if (stream.status !== 'open') {
-        this.idleWatch.delete(stream)
-      } else if (now - stream.lastActive >= stream.idleTimeout) {
-        this.idleWatch.delete(stream)
-        stream.abort(new TimeoutError(`stream inactive for ${stream.idleTimeout} ms`))
-      }
-    }
-    if (this.status !== 'closed') { this.scheduleIdleSweep() }
-  }
-
-  private track (id: number, direction: 'inbound' | 'outbound', options: CreateStreamOptions): YamuxStream {
-    const log = this.log
+  private track (id: number, direction: 'inbound' | 'outbound', options: StreamOptions): YamuxStream {
+    const watched = options.inactivityTimeout !== undefined && options.inactivityTimeout > 0
+    const maxReadBufferLength = options.maxReadBufferLength ?? DEFAULT_MAX_READ_BUFFER_LENGTH
     const stream = new YamuxStream({
-      ...options,
-      // yamux cannot pre-negotiate: an empty protocol makes libp2p run multistream-select
-      protocol: '',
-      id: `${id}`,
       streamId: id,
       session: this.session,
+      owner: this,
       direction,
-      // scoped loggers cost a debug instance each: only build them when logging is on
-      log: log.enabled ? log.newScope(`${direction}:${id}`) : log,
-      maxMessageSize: undefined
+      maxReadBufferLength,
+      maxWriteBufferLength: options.maxWriteBufferLength,
+      inactivityTimeout: options.inactivityTimeout ?? 120_000,
+      watched
     })
-    if (options.inactivityTimeout !== undefined && options.inactivityTimeout > 0) { this.watchIdle(stream, options.inactivityTimeout) }
-    const maxReadBuffer = options.maxReadBufferLength ?? this.options.streamOptions.maxReadBufferLength ?? stream.maxReadBufferLength
-    this.session.limitReceiveWindow(id, maxReadBuffer)
-    // dropped on the session's onStreamClosed/onStreamReset/onClose: no listener per stream
+    if (watched) { this.idle.watch(stream, options.inactivityTimeout ?? 0) }
+    this.session.limitReceiveWindow(id, maxReadBufferLength)
     this.byId.set(id, stream)
     return stream
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason once it aborts. */
+async function raceSignal<T> (promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) { return promise }
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([promise, new Promise<never>((resolve, reject) => {
+      onAbort = () => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    if (onAbort !== undefined) { signal.removeEventListener('abort', onAbort) }
   }
 }
 

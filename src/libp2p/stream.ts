@@ -1,69 +1,127 @@
 /**
- * A libp2p v3 stream backed by one stream of the core session. It only
- * translates: bytes to `session.write`, FIN/RST to `closeWrite`/`reset`, and
- * it returns window credit to the session through one ledger, settled
- * wherever data is consumed or discarded.
+ * A libp2p v3 stream on one stream of the core session, implementing
+ * libp2p's `Stream` itself rather than extending `@libp2p/utils`'
+ * AbstractStream: nothing is allocated for listeners or buffers until used,
+ * received data waits in one buffer and is handed out by one dispatch
+ * (stream-read.ts), and window credit goes back through one ledger. This
+ * file is the writing half and how a stream ends.
  */
-import { AbstractStream } from '@libp2p/utils'
-import type { Session } from '../core/session.ts'
-import type { AbortOptions, MessageStreamDirection, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
-import type { AbstractStreamInit, SendResult } from '@libp2p/utils'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { StreamAbortEvent, StreamBufferError, StreamCloseEvent, StreamResetError, StreamResetEvent, StreamStateError } from '@libp2p/interface'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { INBOUND, NEEDS_DRAIN, WATCHED, YamuxStreamReader } from './stream-read.ts'
+import type { YamuxStreamInit } from './stream-read.ts'
+import type { AbortOptions, Logger, MessageStreamDirection, MessageStreamTimeline, Stream } from '@libp2p/interface'
 
-export interface YamuxStreamInit extends AbstractStreamInit {
-  streamId: number
-  session: Session
-  direction: MessageStreamDirection
-}
+export type { StreamOwner, YamuxStreamInit } from './stream-read.ts'
 
-/** One running async iteration: the chunks dispatched to it, not yet pulled. */
-interface Reader {
-  queue: Array<Uint8Array | Uint8ArrayList>
-  bytes: number
-}
+/** Times are kept as small integers from here (no boxed number per stream). */
+const EPOCH = Date.now()
 
-export class YamuxStream extends AbstractStream {
-  /** The yamux stream id. */
-  readonly streamId: number
-  private readonly session: Session
-  /**
-   * The credit ledger: bytes the peer sent that have not been credited back.
-   * It never exceeds the bytes this stream still holds (read buffer plus
-   * iterator queues), so credit goes back exactly once per byte, only once
-   * it has left, whichever path it leaves by (see `settle`).
-   */
-  private uncredited = 0
-  /** Bytes dispatched to async iterators and not yet pulled by their consumers. */
-  private iteratorBytes = 0
-  private readers: Reader[] | undefined
-  /**
-   * Inactivity timeout in ms when the caller set one (0: not watched), and
-   * when data last moved; the muxer's sweep aborts streams idle for longer.
-   */
-  idleTimeout = 0
-  lastActive = 0
+export class YamuxStream extends YamuxStreamReader implements Stream {
+  /** yamux cannot pre-negotiate: empty, so libp2p runs multistream-select. */
+  protocol = ''
+  maxWriteBufferLength: number | undefined
+  inactivityTimeout: number
+  /** Kept for callers that set it; frames are cut at the muxer's maxMessageSize. */
+  maxMessageSize: number | undefined = undefined
+  private readonly openedAt: number
+  private closedAt = 0
+  /** Bytes the session did not take yet (sent when it says it is writable). */
+  private pending: Uint8ArrayList | undefined = undefined
 
   constructor (init: YamuxStreamInit) {
     super(init)
-    this.streamId = init.streamId
-    this.session = init.session
+    this.maxWriteBufferLength = init.maxWriteBufferLength
+    this.inactivityTimeout = init.inactivityTimeout
+    this.openedAt = Date.now() - EPOCH
   }
 
-  // ---- write side ----
+  get id (): string { return String(this.streamId) }
+  get direction (): MessageStreamDirection { return (this.flags & INBOUND) !== 0 ? 'inbound' : 'outbound' }
+  get log (): Logger { return this.owner.log }
+  get writeBufferLength (): number { return this.pending?.byteLength ?? 0 }
+  /** The bytes `send()` holds until the session takes them. */
+  get writeBuffer (): Uint8ArrayList { return this.pending ?? new Uint8ArrayList() }
+  get writableNeedsDrain (): boolean { return (this.flags & NEEDS_DRAIN) !== 0 }
+  set writableNeedsDrain (value: boolean) { this.flags = value ? this.flags | NEEDS_DRAIN : this.flags & ~NEEDS_DRAIN }
 
-  sendData (data: Uint8ArrayList): SendResult {
-    if (this.idleTimeout > 0) { this.lastActive = performance.now() }
-    let sentBytes = 0
-    for (const buf of data) {
-      const taken = this.session.write(this.streamId, buf)
-      sentBytes += taken
-      if (taken < buf.byteLength) { return { sentBytes, canSendMore: false } }
+  get timeline (): MessageStreamTimeline {
+    const timeline: MessageStreamTimeline = { open: EPOCH + this.openedAt }
+    if (this.closedAt !== 0) { timeline.close = EPOCH + this.closedAt }
+    return timeline
+  }
+
+  // ---- writing ----
+
+  send (data: Uint8Array | Uint8ArrayList): boolean {
+    if (this.writeStatus === 'closed' || this.writeStatus === 'closing') {
+      throw new StreamStateError(`Cannot write to a stream that is ${this.writeStatus}`)
     }
-    return { sentBytes, canSendMore: true }
+    if ((this.flags & WATCHED) !== 0) { this.owner.streamActive(this) }
+    if (this.pending !== undefined) {
+      this.pending.append(data)
+      this.checkWriteBuffer()
+      return false
+    }
+    return this.write(data)
   }
 
-  sendReset (): void {
-    this.session.reset(this.streamId)
+  /** Hands `data` to the session; keeps what it does not take. */
+  private write (data: Uint8Array | Uint8ArrayList): boolean {
+    const session = this.session
+    if (data instanceof Uint8Array) {
+      const taken = data.byteLength === 0 ? 0 : session.write(this.streamId, data)
+      if (taken === data.byteLength) { return true }
+      this.pending = new Uint8ArrayList(data.subarray(taken))
+    } else {
+      let rest: Uint8ArrayList | undefined
+      for (const buf of data) {
+        if (rest !== undefined) { rest.append(buf); continue }
+        const taken = buf.byteLength === 0 ? 0 : session.write(this.streamId, buf)
+        if (taken < buf.byteLength) { rest = new Uint8ArrayList(buf.subarray(taken)) }
+      }
+      if (rest === undefined) { return true }
+      this.pending = rest
+    }
+    this.flags |= NEEDS_DRAIN
+    this.checkWriteBuffer()
+    return false
+  }
+
+  private checkWriteBuffer (): void {
+    const max = this.maxWriteBufferLength
+    if (max !== undefined && this.writeBufferLength > max) {
+      this.abort(new StreamBufferError(`Write buffer length of ${this.writeBufferLength} exceeded limit of ${max}`))
+    }
+  }
+
+  /** The session can take more of this stream's bytes. */
+  onWritable (): void {
+    const pending = this.pending
+    if (pending !== undefined) {
+      this.pending = undefined
+      if (!this.write(pending)) { return }
+      this.safeDispatchEvent('idle')
+    }
+    if ((this.flags & NEEDS_DRAIN) !== 0) {
+      this.flags &= ~NEEDS_DRAIN
+      this.safeDispatchEvent('drain')
+    }
+  }
+
+  async onDrain (options?: AbortOptions): Promise<void> {
+    if ((this.flags & NEEDS_DRAIN) === 0) { return }
+    await this.until('drain', options)
+  }
+
+  async close (options?: AbortOptions): Promise<void> {
+    if (this.writeStatus === 'closing' || this.writeStatus === 'closed') { return }
+    this.writeStatus = 'closing'
+    // the FIN follows the last byte: wait until the session has them all
+    if (this.pending !== undefined) { await this.until('idle', options) }
+    await this.sendCloseWrite(options)
+    this.writeStatus = 'closed'
+    if (this.remoteWriteStatus === 'closed') { this.onTransportClosed() }
   }
 
   async sendCloseWrite (options?: AbortOptions): Promise<void> {
@@ -71,144 +129,103 @@ export class YamuxStream extends AbstractStream {
     this.session.closeWrite(this.streamId)
   }
 
-  async sendCloseRead (options?: AbortOptions): Promise<void> {
-    // yamux cannot tell the peer to stop sending: data that still arrives is
-    // dropped and its credit returned at once (see onData)
-    options?.signal?.throwIfAborted()
+  /** Resolves at the next `type` event; rejects if the stream closes first or the signal aborts. */
+  private async until (type: 'drain' | 'idle', options?: AbortOptions): Promise<void> {
+    const signal = options?.signal
+    signal?.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        this.removeEventListener(type, onEvent)
+        this.removeEventListener('close', onClose)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const onEvent = (): void => { done(); resolve() }
+      const onClose = (evt: StreamCloseEvent): void => { done(); reject(evt.error ?? new StreamStateError('the stream closed')) }
+      const onAbort = (): void => { done(); reject(signal?.reason) }
+      this.addEventListener(type, onEvent)
+      this.addEventListener('close', onClose)
+      signal?.addEventListener('abort', onAbort)
+    })
   }
 
-  sendPause (): void {
-    // nothing to send: paused data stays unread, so no credit goes back and
-    // the peer stops within one window
+  // ---- endings ----
+
+  abort (err: Error): void {
+    if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') { return }
+    this.status = 'aborted'
+    this.discardReadable()
+    this.pending = undefined
+    this.writeStatus = 'closed'
+    this.remoteWriteStatus = 'closed'
+    this.readStatus = 'closed'
+    this.remoteReadStatus = 'closed'
+    this.closedAt = Date.now() - EPOCH
+    this.maybeEnd()
+    try {
+      this.sendReset(err)
+    } catch (e) {
+      this.log.error('failed to send reset to remote - %e', e)
+    }
+    this.wakeReaders(err)
+    this.finish(new StreamAbortEvent(err))
   }
 
-  sendResume (): void {
-    // resume() dispatches the buffered data; dispatchReadBuffer settles its credit
+  sendReset (_err?: Error): void {
+    this.session.reset(this.streamId)
   }
 
-  /** The session calls this, not the muxer's drain fan-out: only held streams wake. */
-  onWritable (): void {
-    this.safeDispatchEvent('drain')
+  /** The peer reset the stream. What was received stays readable. */
+  onRemoteReset (): void {
+    if (this.status !== 'open') { return }
+    this.status = 'reset'
+    this.pending = undefined
+    this.writeStatus = 'closed'
+    this.remoteWriteStatus = 'closed'
+    this.remoteReadStatus = 'closed'
+    this.closedAt = Date.now() - EPOCH
+    if (this.bufferedBytes === 0) {
+      this.readStatus = 'closed'
+      this.maybeEnd()
+    }
+    const error = new StreamResetError()
+    this.wakeReaders(error)
+    this.finish(new StreamResetEvent(error))
   }
 
-  // The base muxer fans transport back-pressure out to every stream; the
-  // session already tracks it per stream, so these are deliberately inert.
-  override onMuxerNeedsDrain (): void {}
-  override onMuxerDrain (): void {}
-
-  // ---- read side: every path that consumes or discards data settles ----
+  /** The peer closed its writing side (FIN). */
+  onRemoteCloseWrite (): void {
+    if (this.remoteWriteStatus === 'closed') { return }
+    this.remoteWriteStatus = 'closed'
+    this.safeDispatchEvent('remoteCloseWrite')
+    this.wakeReaders()
+    this.maybeEnd()
+    if (this.writeStatus === 'closed') { this.onTransportClosed() }
+  }
 
   /**
-   * Returns credit for every uncredited byte this stream no longer holds.
-   * Bytes the application put back (`unshift`/`push`) were credited when
-   * first delivered: they count as held, never as uncredited, so they
-   * delay credit for newer bytes at most until they are read again.
+   * The stream is over on the wire: with an error it is aborted; without,
+   * it ends cleanly and what was received stays readable.
    */
-  private settle (): void {
-    const excess = this.uncredited - this.readBuffer.byteLength - this.iteratorBytes
-    if (excess > 0) {
-      this.uncredited -= excess
-      this.session.consume(this.streamId, excess)
-    }
-  }
-
-  override onData (data: Uint8Array | Uint8ArrayList): void {
-    if (this.idleTimeout > 0) { this.lastActive = performance.now() }
-    this.uncredited += data.byteLength
-    if (this.readStatus === 'closing' || this.readStatus === 'closed') {
-      // read side closed locally: the data is discarded, the peer may go on
-      this.settle()
+  onTransportClosed (err?: Error): void {
+    if (this.readStatus === 'readable' && this.bufferedBytes === 0) { this.readStatus = 'closed' }
+    this.remoteReadStatus = 'closed'
+    this.remoteWriteStatus = 'closed'
+    this.writeStatus = 'closed'
+    this.pending = undefined
+    if (err !== undefined) {
+      this.abort(err)
       return
     }
-    super.onData(data)
+    if (this.status !== 'open' && this.status !== 'closing') { return }
+    this.status = 'closed'
+    this.closedAt = Date.now() - EPOCH
+    this.maybeEnd()
+    this.wakeReaders()
+    this.finish(new StreamCloseEvent())
   }
 
-  protected override dispatchReadBuffer (): void {
-    super.dispatchReadBuffer()
-    this.settle()
-  }
-
-  override async closeRead (options?: AbortOptions): Promise<void> {
-    // the base discards the read buffer before its first await
-    const closing = super.closeRead(options)
-    if (this.readers !== undefined) {
-      for (const reader of this.readers) { this.dropQueue(reader) }
-    }
-    this.settle()
-    await closing
-  }
-
-  private dropQueue (reader: Reader): void {
-    this.iteratorBytes -= reader.bytes
-    reader.queue = []
-    reader.bytes = 0
-  }
-
-  /**
-   * Async iteration with consumer-driven credit: a chunk's credit goes back
-   * when the consumer pulls it, so an iterator that stops pulling stops the
-   * peer within one window. Breaking out leaves the chunks it had not yet
-   * yielded in the stream for the next reader (when it was the only reader
-   * and the read side is open), else discards them and returns their credit.
-   * Unlike the base class it also ends when the remote closed before the
-   * iteration began (the 'remoteCloseWrite' event was missed).
-   */
-  override async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array | Uint8ArrayList> {
-    if (this.readStatus !== 'readable' && this.readStatus !== 'paused') { return }
-    const reader: Reader = { queue: [], bytes: 0 }
-    let ended = false
-    let error: Error | undefined
-    let wake: (() => void) | undefined
-    const onMessage = (evt: StreamMessageEvent): void => {
-      reader.queue.push(evt.data)
-      reader.bytes += evt.data.byteLength
-      this.iteratorBytes += evt.data.byteLength
-      wake?.()
-    }
-    const onEnd = (): void => { ended = true; wake?.() }
-    const onClose = (evt: StreamCloseEvent): void => { ended = true; error = evt.error; wake?.() }
-    const more = async (): Promise<void> => { await new Promise<void>(resolve => { wake = resolve }) }
-    const readers = (this.readers ??= [])
-    readers.push(reader)
-    this.addEventListener('message', onMessage)
-    this.addEventListener('remoteCloseWrite', onEnd)
-    this.addEventListener('end', onEnd)
-    this.addEventListener('close', onClose)
-    try {
-      for (;;) {
-        const chunk = reader.queue.shift()
-        if (chunk !== undefined) {
-          reader.bytes -= chunk.byteLength
-          this.iteratorBytes -= chunk.byteLength
-          // the consumer has taken this chunk: the peer may send as much again
-          this.settle()
-          yield chunk
-          continue
-        }
-        if (error !== undefined) { throw error }
-        if (ended || this.readableEnded) { return }
-        await more()
-        wake = undefined
-      }
-    } finally {
-      readers.splice(readers.indexOf(reader), 1)
-      this.removeEventListener('message', onMessage)
-      this.removeEventListener('remoteCloseWrite', onEnd)
-      this.removeEventListener('end', onEnd)
-      this.removeEventListener('close', onClose)
-      this.returnUnread(reader)
-    }
-  }
-
-  /** Puts an abandoned iterator's chunks back in front of the read buffer, or drops them. */
-  private returnUnread (reader: Reader): void {
-    if (reader.bytes === 0) { return }
-    const queue = reader.queue
-    this.dropQueue(reader)
-    // other readers saw the same chunks: putting them back would repeat them
-    if ((this.readStatus === 'readable' || this.readStatus === 'paused') && this.listenerCount('message') === 0) {
-      this.readBuffer.prepend(...queue)
-    }
-    this.settle()
+  private finish (event: StreamCloseEvent): void {
+    this.owner.streamEnded(this)
+    this.dispatchEvent(event)
   }
 }

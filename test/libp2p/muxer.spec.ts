@@ -1,5 +1,6 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
+import { Uint8ArrayList } from 'uint8arraylist'
 import * as coreErrors from '../../src/core/errors.ts'
 import * as root from '../../src/index.ts'
 import { activeTimers, isYamuxMuxer, yamux } from '../../src/index.ts'
@@ -175,6 +176,27 @@ describe('libp2p muxer: back-pressure', () => {
     await settle(50)
     expect(inbound[0].status).to.equal('open')
     expect(inbound[0].readBufferLength).to.be.at.most(256 * 1024)
+  })
+
+  it('bytes put back with unshift() do not count against maxReadBufferLength: a peer filling its window is not an overflow', async () => {
+    const { dialer, inbound } = muxers({}, { streamOptions: { maxReadBufferLength: 256 * 1024 } })
+    const stream = await dialer.createStream()
+    stream.send(new Uint8Array(200 * 1024))
+    await until(() => inbound.length === 1)
+    // as byteStream().unwrap() after protocol negotiation: read, put what is left back
+    const taken = new Uint8ArrayList()
+    const onMessage = (evt: { data: Uint8Array | Uint8ArrayList }): void => { taken.append(evt.data) }
+    inbound[0].addEventListener('message', onMessage)
+    await until(() => taken.byteLength === 200 * 1024)
+    inbound[0].removeEventListener('message', onMessage)
+    inbound[0].unshift(taken)
+    inbound[0].pause()
+    // the peer got its credit back and fills its whole window
+    void sendAll(stream, 1024 * 1024).catch(() => {})
+    await until(() => coreRecord(dialer, stream)?.sendWindow === 0 && inbound[0].readBufferLength > 200 * 1024)
+    await settle(50)
+    expect(inbound[0].status).to.equal('open')
+    expect(inbound[0].readBufferLength).to.be.greaterThan(256 * 1024)
   })
 
   it('cuts data frames at maxMessageSize', async () => {

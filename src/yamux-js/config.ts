@@ -43,6 +43,20 @@ export interface Config {
   maxStreamWindowSize?: number
   /** Called (printf style, like `console.log`) on rare session events only. Nothing is logged without it. */
   logger?(message?: any, ...optionalParams: any[]): void
+  /**
+   * Not in yamux-js (which has no such limit): most streams the peer may
+   * have open at once; a stream beyond it is reset, the session carries on.
+   *
+   * @default 1000
+   */
+  maxInboundStreams?: number
+  /**
+   * Not in yamux-js (which has no such limit): most streams we may have
+   * open at once; `open()` beyond it throws StreamLimitError.
+   *
+   * @default 1000
+   */
+  maxOutboundStreams?: number
 }
 
 /** The config a session runs with, yamux-js units (`logger` undefined when none was given). */
@@ -53,6 +67,8 @@ export interface ResolvedConfig {
   connectionWriteTimeout: number
   maxStreamWindowSize: number
   logger?: Config['logger']
+  maxInboundStreams: number
+  maxOutboundStreams: number
 }
 
 function seconds (value: number | undefined): number | undefined {
@@ -67,7 +83,9 @@ export function toSessionConfig (config: Config = {}): Partial<SessionConfig> {
     keepAliveInterval: seconds(config.keepAliveInterval),
     connectionWriteTimeout: seconds(config.connectionWriteTimeout),
     maxStreamWindowSize: config.maxStreamWindowSize,
-    logger: config.logger
+    logger: config.logger,
+    maxInboundStreams: config.maxInboundStreams,
+    maxOutboundStreams: config.maxOutboundStreams
   }
 }
 
@@ -79,6 +97,8 @@ export function toResolvedConfig (config: SessionConfig): ResolvedConfig {
     keepAliveInterval: config.keepAliveInterval / 1000,
     connectionWriteTimeout: config.connectionWriteTimeout / 1000,
     maxStreamWindowSize: config.maxStreamWindowSize,
-    logger: config.logger
+    logger: config.logger,
+    maxInboundStreams: config.maxInboundStreams,
+    maxOutboundStreams: config.maxOutboundStreams
   }
 }

@@ -98,9 +98,10 @@ export class Session extends Transform {
   }
 
   /**
-   * Opens a stream; its SYN leaves with the first frame. Throws
+   * Opens a stream; its SYN leaves at once, on a frame of its own (data
+   * follows: yamux-js drops a payload sent with SYN). Throws
    * SessionShutdownError after close(), RemoteGoAwayError after the peer's
-   * GoAway, StreamLimitError past 1000 open outbound streams.
+   * GoAway, StreamLimitError past `maxOutboundStreams` (1000) open streams.
    */
   open (): Stream {
     const stream = adopt(this.session.openStream())

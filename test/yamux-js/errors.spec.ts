@@ -5,6 +5,7 @@
  * pass; where yamux-js fails, its known failure is asserted.
  */
 import { expect } from 'aegir/chai'
+import { Client as OurClient, Server as OurServer } from '../../src/yamux-js/index.ts'
 import { IMPLS, barrier, connect, echo, settle } from './fixtures.ts'
 import type { JsStream } from './fixtures.ts'
 
@@ -128,3 +129,29 @@ for (const impl of IMPLS) {
     })
   })
 }
+
+describe('yamux-js API, ours: config', () => {
+  it('takes yamux-js\'s keys and units (seconds), and our stream limits', async () => {
+    const logger = (): void => {}
+    const client = new OurClient({ keepAliveInterval: 2, connectionWriteTimeout: 3, acceptBacklog: 7, maxStreamWindowSize: 1024 * 1024, logger, maxOutboundStreams: 2 })
+    expect(client.config).to.deep.equal({
+      acceptBacklog: 7,
+      enableKeepAlive: true,
+      keepAliveInterval: 2,
+      connectionWriteTimeout: 3,
+      maxStreamWindowSize: 1024 * 1024,
+      logger,
+      maxInboundStreams: 1000,
+      maxOutboundStreams: 2
+    })
+    client.open()
+    client.open()
+    expect(() => client.open()).to.throw().with.property('name', 'StreamLimitError')
+    client.close()
+  })
+
+  it('rejects out-of-range values with InvalidConfigError (yamux-js fails later, or not at all)', () => {
+    expect(() => new OurClient({ maxStreamWindowSize: 1000 })).to.throw().with.property('name', 'InvalidConfigError')
+    expect(() => new OurServer(undefined, { keepAliveInterval: -1 })).to.throw().with.property('name', 'InvalidConfigError')
+  })
+})

@@ -74,7 +74,11 @@ const COLORS: Record<string, string> = {
   bare: '#8c8c8c',
   ours: '#1f77b4',
   chainsafe: '#ff7f0e',
-  mplex: '#9467bd'
+  mplex: '#9467bd',
+  socket: '#8c8c8c',
+  node: '#1f77b4',
+  'yamux-js-ours': '#17becf',
+  'yamux-js': '#d62728'
 }
 
 function esc (text: string): string {
@@ -164,7 +168,7 @@ export function environment (root: string): string {
   } catch {
     // keep '?'
   }
-  const pkgs = ['@chainsafe/libp2p-yamux', '@libp2p/mplex', '@libp2p/tcp', '@libp2p/utils', '@libp2p/interface', 'libp2p', 'uint8arraylist', '@chainsafe/libp2p-yamux-v7', '@libp2p/interface-v2']
+  const pkgs = ['@chainsafe/libp2p-yamux', '@libp2p/mplex', 'yamux-js', '@libp2p/tcp', '@libp2p/utils', '@libp2p/interface', 'libp2p', 'uint8arraylist', '@chainsafe/libp2p-yamux-v7', '@libp2p/interface-v2']
   let commit = 'unknown'
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()

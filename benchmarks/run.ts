@@ -15,19 +15,23 @@ import { loadConfig } from './config.ts'
 import { selectContenders } from './contenders.ts'
 import { checkGoals, goalsTable } from './goals.ts'
 import { errorMessage, hasGc, installStrayErrorHandlers } from './harness.ts'
+import { selectNodeContenders } from './node-contenders.ts'
+import { nodeGoals, nodeGoalsTable } from './node-goals.ts'
 import { caseTable, jsonLine, resultsMarkdown, svgChart } from './report.ts'
 import { churnCases, runChurnRound, warmUpChurn } from './scenarios/churn.ts'
 import { fullStackCases, runFullStackRound, warmUpFullStack } from './scenarios/full-stack.ts'
 import { memoryCase, memoryChild, runMemoryRound } from './scenarios/memory.ts'
+import { nodeCases, runNodeRound, warmUpNode } from './scenarios/node-api.ts'
+import { nodeMemoryChild } from './scenarios/node-runs.ts'
 import { runThroughputRound, throughputCases, warmUpThroughput } from './scenarios/throughput.ts'
 import { memoryChildV2 } from './scenarios/v2.ts'
 import { runWireRound, wireCases } from './scenarios/wire.ts'
 import { Runner, workerMain } from './workers.ts'
 import type { BenchConfig } from './config.ts'
 import type { Contender, MuxerContender } from './contenders.ts'
-import type { CaseResult } from './results.ts'
+import type { CaseResult, Sample } from './results.ts'
 
-const SCENARIOS = ['full-stack', 'throughput', 'wire', 'churn', 'memory']
+const SCENARIOS = ['full-stack', 'throughput', 'wire', 'churn', 'memory', 'node']
 
 function log (line: string): void {
   process.stderr.write(`${line}\n`)
@@ -36,12 +40,20 @@ function log (line: string): void {
 async function child (args: string[]): Promise<void> {
   const [scenario, name, count] = args
   try {
-    if (scenario !== 'memory') { throw new Error(`unknown child scenario ${scenario}`) }
-    const contender = selectContenders([name]).find(c => c.kind !== 'bare')
-    if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
-    const sample = contender.kind === 'muxer-v2'
-      ? await memoryChildV2(contender, Number(count))
-      : await memoryChild(contender as MuxerContender, Number(count))
+    let sample: Sample
+    if (scenario === 'memory') {
+      const contender = selectContenders([name]).find(c => c.kind !== 'bare')
+      if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
+      sample = contender.kind === 'muxer-v2'
+        ? await memoryChildV2(contender, Number(count))
+        : await memoryChild(contender as MuxerContender, Number(count))
+    } else if (scenario === 'node-memory') {
+      const contender = selectNodeContenders([name]).find(c => c.kind === 'node-muxer')
+      if (contender === undefined || contender.kind !== 'node-muxer') { throw new Error(`unknown Node API contender ${name}`) }
+      sample = await nodeMemoryChild(contender, Number(count))
+    } else {
+      throw new Error(`unknown child scenario ${scenario}`)
+    }
     process.send?.({ sample })
   } catch (err) {
     process.send?.({ error: errorMessage(err) })
@@ -122,6 +134,21 @@ async function runScenarios (scenarios: string[], config: BenchConfig, contender
     }
     emit([result])
   }
+  const nodeContenders = selectNodeContenders(config.contenders)
+  if (scenarios.includes('node') && nodeContenders.length > 0) {
+    const cases = nodeCases(config, nodeContenders)
+    fresh()
+    if (config.warmUp) {
+      log('Node API warm-up (not recorded)')
+      await warmUpNode(cases, nodeContenders, config, runner, log)
+    }
+    const rounds = Math.max(config.rounds, config.churnRounds, config.memoryRounds)
+    for (let round = 0; round < rounds; round++) {
+      log(`Node API round ${round + 1}/${rounds}`)
+      await runNodeRound(round, cases, nodeContenders, config, runner, log)
+    }
+    emit([...cases.throughput.map(c => c.result), cases.churn, cases.memory])
+  }
   runner.stop()
 }
 
@@ -154,12 +181,14 @@ async function main (): Promise<void> {
   const goals = checkGoals(byId, config)
   const goalsMarkdown = goalsTable(goals)
   process.stdout.write(`## Goals (issue 14)\n\n${goalsMarkdown}\n`)
+  const nodeMarkdown = scenarios.includes('node') ? `## Goals (issue 12, Node API)\n\n${nodeGoalsTable(nodeGoals(byId))}\n` : ''
+  process.stdout.write(nodeMarkdown)
 
   const seconds = (performance.now() - t0) / 1000
   mkdirSync(outDir, { recursive: true })
   const subtitle = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${startedAt.toISOString()}${config.quick ? ' (quick run)' : ''}`
   writeFileSync(path.join(outDir, 'results.svg'), svgChart(ordered, subtitle))
-  writeFileSync(path.join(outDir, 'RESULTS.md'), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown, startedAt, seconds, loadAtStart }))
+  writeFileSync(path.join(outDir, 'RESULTS.md'), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown + (nodeMarkdown === '' ? '' : `\n${nodeMarkdown}`), startedAt, seconds, loadAtStart }))
   log(`wrote ${path.join(outDir, 'RESULTS.md')} and results.svg in ${seconds.toFixed(0)} s`)
   // a contender may leave timers or sockets behind: the run is over
   setTimeout(() => process.exit(0), 100).unref()

@@ -9,14 +9,18 @@
 import { fork } from 'node:child_process'
 import { selectContenders } from './contenders.ts'
 import { deferred, errorMessage, installStrayErrorHandlers } from './harness.ts'
+import { selectNodeContenders } from './node-contenders.ts'
 import { churnRun } from './scenarios/churn.ts'
 import { fullStackRun } from './scenarios/full-stack.ts'
+import { nodeChurn, nodeTransfer } from './scenarios/node-runs.ts'
 import { transfer } from './scenarios/transfer.ts'
 import type { Contender } from './contenders.ts'
 import type { Deferred } from './harness.ts'
+import type { NodeContender } from './node-contenders.ts'
 import type { Sample } from './results.ts'
 import type { ChurnOptions } from './scenarios/churn.ts'
 import type { FullStackOptions, FullStackResult } from './scenarios/full-stack.ts'
+import type { NodeChurnOptions, NodeTransferOptions } from './scenarios/node-runs.ts'
 import type { TransferOptions, TransferResult } from './scenarios/transfer.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -24,11 +28,20 @@ export type Job =
   | { kind: 'transfer', options: TransferOptions }
   | { kind: 'churn', options: ChurnOptions }
   | { kind: 'fullStack', options: FullStackOptions }
+  | { kind: 'node-transfer', options: NodeTransferOptions }
+  | { kind: 'node-churn', options: NodeChurnOptions }
 
 interface Request { id: number, job: Job }
 interface Reply { id: number, value?: unknown, error?: string }
 
-async function execute (contender: Contender, job: Job): Promise<unknown> {
+async function execute (name: string, job: Job): Promise<unknown> {
+  if (job.kind === 'node-transfer' || job.kind === 'node-churn') {
+    const contender = selectNodeContenders([name])[0]
+    if (contender === undefined) { throw new Error(`unknown Node API contender ${name}`) }
+    return job.kind === 'node-transfer' ? nodeTransfer(contender, job.options) : nodeChurn(contender, job.options)
+  }
+  const contender = selectContenders([name])[0]
+  if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
   if (job.kind === 'transfer') { return transfer(contender, job.options) }
   if (job.kind === 'fullStack') { return fullStackRun(contender, job.options) }
   return churnRun(contender, job.options)
@@ -36,7 +49,6 @@ async function execute (contender: Contender, job: Job): Promise<unknown> {
 
 /** Entry point of a worker process (`run.js --worker <contender>`). */
 export function workerMain (name: string): void {
-  const contender = selectContenders([name])[0]
   installStrayErrorHandlers()
   // runs arrive one at a time; keep them strictly sequential anyway
   let queue = Promise.resolve()
@@ -44,8 +56,7 @@ export function workerMain (name: string): void {
     queue = queue.then(async () => {
       let reply: Reply
       try {
-        if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
-        reply = { id: msg.id, value: await execute(contender, msg.job) }
+        reply = { id: msg.id, value: await execute(name, msg.job) }
       } catch (err) {
         reply = { id: msg.id, error: errorMessage(err) }
       }
@@ -116,8 +127,8 @@ export class Runner {
 
   constructor (readonly isolate: boolean) {}
 
-  private async run (contender: Contender, job: Job, timeoutMs: number): Promise<unknown> {
-    if (!this.isolate) { return execute(contender, job) }
+  private async run (contender: { name: string }, job: Job, timeoutMs: number): Promise<unknown> {
+    if (!this.isolate) { return execute(contender.name, job) }
     let worker = this.workers.get(contender.name)
     if (worker === undefined) {
       worker = new Worker(contender.name)
@@ -136,6 +147,14 @@ export class Runner {
 
   async churn (contender: Contender, options: ChurnOptions): Promise<Sample> {
     return await this.run(contender, { kind: 'churn', options }, options.timeoutMs) as Sample
+  }
+
+  async nodeTransfer (contender: NodeContender, options: NodeTransferOptions): Promise<{ seconds: number, cpuSeconds: number }> {
+    return await this.run(contender, { kind: 'node-transfer', options }, options.timeoutMs) as { seconds: number, cpuSeconds: number }
+  }
+
+  async nodeChurn (contender: NodeContender, options: NodeChurnOptions): Promise<Sample> {
+    return await this.run(contender, { kind: 'node-churn', options }, options.timeoutMs) as Sample
   }
 
   stop (): void {

@@ -93,9 +93,10 @@ export async function memoryChild (contender: MuxerContender, n: number): Promis
   }
 }
 
-async function runChild (contender: string, n: number, timeoutMs: number): Promise<Sample> {
+/** Runs `run.js --child <scenario> <contender> <n>` and returns the sample it sends back. */
+export async function runChild (contender: string, n: number, timeoutMs: number, scenario = 'memory'): Promise<Sample> {
   const script = process.argv[1]
-  const child = fork(script, ['--child', 'memory', contender, String(n)], {
+  const child = fork(script, ['--child', scenario, contender, String(n)], {
     execArgv: process.execArgv,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc']
   })

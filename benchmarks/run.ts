@@ -164,7 +164,7 @@ async function main (): Promise<void> {
   const startedAt = new Date()
   const loadAtStart = os.loadavg()
   const t0 = performance.now()
-  log(`bench: ${scenarios.join(', ')} — contenders ${contenders.map(c => c.name).join(', ')}${config.quick ? ' (quick)' : ''}${config.isolate ? ', one worker process per contender' : ', all in one process'} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`)
+  log(`bench: ${scenarios.join(', ')} — contenders ${[...(scenarios.some(s => s !== 'node') ? contenders : []), ...(scenarios.includes('node') ? selectNodeContenders(config.contenders) : [])].map(c => c.name).join(', ')}${config.quick ? ' (quick)' : ''}${config.isolate ? ', one worker process per contender' : ', all in one process'} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}`)
 
   const all: CaseResult[] = []
   const emit = (results: CaseResult[]): void => {

@@ -77,12 +77,13 @@ export function nodeCases (config: BenchConfig, contenders: NodeContender[]): No
   const memory = new CaseResult({
     id: 'node-memory-idle-streams-tcp',
     scenario: SCENARIO,
-    title: `6. Node.js API: ${config.memoryStreams} idle open streams (both ends), TCP loopback, one child process per run`,
-    short: `Node API, ${config.memoryStreams} idle streams`,
+    title: `6. Node.js API: ${config.nodeMemoryStreams} idle open streams (both ends), TCP loopback, one child process per run`,
+    short: `Node API, ${config.nodeMemoryStreams} idle streams`,
     metrics: MEMORY_METRICS,
     primary: 'heapPerStream',
     notes: [
       'Heap = heapUsed growth after global.gc() over the streams opened, both ends in the process; 200 streams are opened first to warm up. The bare socket has no streams; ratios are to libp2p-yamux/node.',
+      `${config.nodeMemoryStreams} streams, not ${config.memoryStreams} as in scenario 4: a session's default maxSessionWindowSize (1 GiB, at 256 KiB a stream) admits 4096 streams.`,
       STALL_NOTE
     ]
   }, contenders.filter(c => c.kind !== 'socket'))
@@ -139,7 +140,7 @@ export async function runNodeRound (round: number, cases: NodeCases, contenders:
   if (round >= config.memoryRounds) { return }
   for (const contender of order(contenders.filter(c => c.kind !== 'socket'), round)) {
     try {
-      const sample = await runChild(contender.name, config.memoryStreams, config.runTimeoutMs, 'node-memory')
+      const sample = await runChild(contender.name, config.nodeMemoryStreams, config.runTimeoutMs, 'node-memory')
       cases.memory.add(contender.name, round, { sample })
       log(`  ${cases.memory.spec.id} ${contender.name}: ${sample.heapPerStream.toFixed(0)} B heap/stream, open ${sample.openMs.toFixed(1)} ms`)
     } catch (err) {

@@ -58,8 +58,10 @@ export interface YamuxSessionOptions {
    */
   maxStreamWindowSize?: number
   /**
-   * Sum of all streams' receive windows on one connection: auto-tuning stops
-   * growing windows past it.
+   * Sum of all streams' receive windows on one connection: a stream whose
+   * initial window does not fit is refused, and auto-tuning stops growing
+   * windows past it. Unset: 1 GiB, or enough for every stream the stream
+   * limits allow if that is more.
    *
    * @default 1073741824
    */

@@ -58,7 +58,10 @@ export interface SessionConfig {
   /**
    * Sum of all streams' receive windows (bytes) this session may grant: caps
    * the memory a peer can make us buffer when the application stops reading.
-   * Auto-tuning stops growing windows once it is reached.
+   * A stream whose initial window does not fit is refused; auto-tuning stops
+   * growing windows once it is reached. Left unset, it is 1 GiB or, if
+   * larger, enough for every stream the stream limits allow at its initial
+   * window (so the default never refuses a stream the limits admit).
    *
    * @default 1073741824
    */
@@ -178,6 +181,10 @@ export function resolveConfig (overrides: Partial<SessionConfig> = {}): SessionC
   const config = defaultConfig()
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) { (config as unknown as Record<string, unknown>)[key] = value }
+  }
+  if (overrides.maxSessionWindowSize === undefined) {
+    const needed = (config.maxInboundStreams + config.maxOutboundStreams) * config.initialStreamWindowSize
+    if (Number.isSafeInteger(needed) && needed > config.maxSessionWindowSize) { config.maxSessionWindowSize = needed }
   }
   verifyConfig(config)
   return config

@@ -24,6 +24,16 @@ describe('session bounds: maxSessionWindowSize', () => {
     h.send(frame(FrameType.WindowUpdate, Flag.SYN, 7, 0))
     expect(h.peer.inbound).to.deep.equal([1, 3, 7])
   })
+
+  it('left unset, the budget grows to admit every stream the stream limits allow', () => {
+    const h = new RawHarness({ config: { maxInboundStreams: 5000, maxOutboundStreams: 0 } })
+    expect(h.session.config.maxSessionWindowSize).to.equal(5000 * 256 * KiB)
+    const syns: Uint8Array[] = []
+    for (let i = 0; i < 4500; i++) { syns.push(frame(FrameType.WindowUpdate, Flag.SYN, 1 + 2 * i, 0)) }
+    h.send(...syns)
+    expect(h.peer.inbound).to.have.length(4500)
+    expect(h.take().filter(f => (f.flags & Flag.RST) !== 0)).to.have.length(0)
+  })
 })
 
 describe('session bounds: payload views', () => {

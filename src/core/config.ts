@@ -117,6 +117,15 @@ export interface SessionConfig {
    * @default 4194304
    */
   maxSessionSendQueue: number
+  /**
+   * Let a new stream's SYN ride on its first Data frame (the data leaves in
+   * the same round trip as the open). Off: the SYN leaves on a WindowUpdate
+   * of its own, as hashicorp/yamux does; yamux-js 0.2 drops the payload of a
+   * Data frame that carries SYN, so its compatibility layer turns this off.
+   *
+   * @default true
+   */
+  synOnData: boolean
   /** Optional logger for session events (protocol errors, GoAway, timeouts). */
   logger?: CoreLogger
 }
@@ -136,7 +145,8 @@ export function defaultConfig (): SessionConfig {
     maxInboundStreams: 1000,
     maxOutboundStreams: 1000,
     maxAckBacklog: MAX_ACK_BACKLOG,
-    maxSessionSendQueue: DEFAULT_MAX_SESSION_SEND_QUEUE
+    maxSessionSendQueue: DEFAULT_MAX_SESSION_SEND_QUEUE,
+    synOnData: true
   }
 }
 
@@ -173,6 +183,7 @@ export function verifyConfig (config: SessionConfig): void {
   check(isCount(config.maxAckBacklog) && config.maxAckBacklog > 0, 'maxAckBacklog must be a positive integer')
   check(Number.isSafeInteger(config.maxSessionSendQueue) && config.maxSessionSendQueue >= MIN_FRAME_SIZE,
     `maxSessionSendQueue must be an integer of at least ${MIN_FRAME_SIZE}`)
+  check(typeof config.synOnData === 'boolean', 'synOnData must be a boolean')
   check(config.logger === undefined || typeof config.logger === 'function', 'logger must be a function')
 }
 

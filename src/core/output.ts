@@ -318,7 +318,7 @@ export class Output {
       const credit = this.host.takeCredit(stream)
       let flags = stream.pendingFlags
       if (credit === 0 && flags === 0) { continue }
-      if (credit === 0 && stream.hasSendable()) {
+      if (credit === 0 && stream.hasSendable() && (this.config.synOnData || (flags & Flag.SYN) === 0)) {
         // SYN/ACK without credit ride on the stream's first data frame, sent
         // now (while the batch has room) so streams open in creation order;
         // otherwise the data lane carries them later
@@ -333,6 +333,14 @@ export class Output {
         continue
       }
       stream.pendingFlags = 0
+      if (flags !== 0 && credit > 0) {
+        // a window above 256 KiB is granted after the SYN/ACK, not on it:
+        // yamux-js 0.2 ignores a delta carried by SYN, every peer reads this
+        this.batch.header(FrameType.WindowUpdate, flags, stream.id, 0)
+        this.stats.framesSent++
+        this.stats.windowUpdatesSent++
+        flags = 0
+      }
       if (stream.writeState === WriteState.FinPending && stream.queued === 0) {
         flags |= Flag.FIN
         this.host.finSent(stream)

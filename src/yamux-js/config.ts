@@ -85,7 +85,9 @@ export function toSessionConfig (config: Config = {}): Partial<SessionConfig> {
     maxStreamWindowSize: config.maxStreamWindowSize,
     logger: config.logger,
     maxInboundStreams: config.maxInboundStreams,
-    maxOutboundStreams: config.maxOutboundStreams
+    maxOutboundStreams: config.maxOutboundStreams,
+    // yamux-js 0.2 drops the payload of a Data frame that carries SYN
+    synOnData: false
   }
 }
 

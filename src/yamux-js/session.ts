@@ -43,20 +43,6 @@ function adopt (duplex: YamuxDuplex): Stream {
   return stream
 }
 
-const writeNow = YamuxDuplex.prototype._write
-
-/**
- * The first write of a stream we open, one microtask late. The core puts
- * SYN on a new stream's first Data frame when data is queued by its next
- * flush, and yamux-js 0.2 drops the payload of a Data frame carrying SYN.
- * The flush that sends the SYN was queued by open(), before this microtask,
- * so the SYN leaves alone and the data follows.
- */
-function writeAfterSyn (this: YamuxDuplex, chunk: Uint8Array, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-  this._write = writeNow
-  queueMicrotask(() => { writeNow.call(this, chunk, encoding, callback) })
-}
-
 export class Session extends Transform {
   /** The settings this session runs with, in yamux-js units (seconds). */
   readonly config: ResolvedConfig
@@ -104,9 +90,7 @@ export class Session extends Transform {
    * GoAway, StreamLimitError past `maxOutboundStreams` (1000) open streams.
    */
   open (): Stream {
-    const stream = adopt(this.session.openStream())
-    stream._write = writeAfterSyn
-    return stream
+    return adopt(this.session.openStream())
   }
 
   /** True once close() was called or the session ended. */

@@ -96,6 +96,28 @@ describe('session: the first frame of an inbound stream', () => {
   })
 })
 
+describe('session: synOnData', () => {
+  it('off: the SYN leaves on a WindowUpdate of its own, the first data on the next frame', () => {
+    const h = new RawHarness({ config: { synOnData: false } })
+    h.take()
+    const id = h.session.openStream()
+    h.session.write(id, Uint8Array.of(1, 2, 3))
+    h.env.runTasks()
+    const frames = h.take().filter(f => f.streamId === id)
+    expect(frames.map(f => [f.type, f.flags, f.length])).to.deep.equal([[FrameType.WindowUpdate, Flag.SYN, 0], [FrameType.Data, 0, 3]])
+  })
+
+  it('on (the default): the SYN rides on the first Data frame', () => {
+    const h = new RawHarness()
+    h.take()
+    const id = h.session.openStream()
+    h.session.write(id, Uint8Array.of(1, 2, 3))
+    h.env.runTasks()
+    const frames = h.take().filter(f => f.streamId === id)
+    expect(frames.map(f => [f.type, f.flags, f.length])).to.deep.equal([[FrameType.Data, Flag.SYN, 3]])
+  })
+})
+
 describe('session: an owner callback that throws', () => {
   it('a throwing onWritable resets only its stream; the other waiting streams are still told', () => {
     const pair = new SessionPair({ capacity: 1 << 30 })

@@ -341,7 +341,7 @@ describe('protocol errors: receive window', () => {
     const h = harness({ config: { initialStreamWindowSize: big } })
     h.peer.autoConsume = false
     h.send(frame(WindowUpdate, SYN, 1, 0))
-    expect(summary(h.take())).to.deep.equal([[WindowUpdate, ACK, 1, big - INITIAL_STREAM_WINDOW]])
+    expect(summary(h.take())).to.deep.equal([[WindowUpdate, ACK, 1, 0], [WindowUpdate, 0, 1, big - INITIAL_STREAM_WINDOW]])
     h.send(data(0, 1, bytes(big)))
     expect(h.peer.log(1).bytes).to.equal(big)
     h.send(data(0, 1, bytes(1)))

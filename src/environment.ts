@@ -10,7 +10,9 @@ let liveTimers = 0
 
 export const environment: SessionEnvironment = {
   now: () => performance.now(),
-  defer: queueMicrotask,
+  // host functions are called through closures, never stored: browsers
+  // throw "Illegal invocation" when they are called as env.defer(...)
+  defer: (task) => { queueMicrotask(task) },
   setTimer (task, delay) {
     liveTimers++
     const timer: any = setTimeout(() => {

@@ -14,7 +14,8 @@ import fc from 'fast-check'
 import {
   Flag, FLUSH_BATCH_BYTES, FrameDecoder, FrameType, INITIAL_STREAM_WINDOW
 } from '../../src/core/index.ts'
-import { SessionPair, pattern, writeAll } from '../fixtures/session-pair.ts'
+import { SessionPair, equalBytes, pattern, writeAll } from '../fixtures/session-pair.ts'
+import { numberSetting, setting } from '../fixtures/settings.ts'
 import type { FrameHeader, SessionConfig, YamuxError } from '../../src/core/index.ts'
 import type { Link, Peer, StreamLog } from '../fixtures/session-pair.ts'
 
@@ -446,7 +447,7 @@ class Model {
       const at = s.checkedBytes[side]
       expect(at + chunk.byteLength, `${side} received more on ${s.id} than ${sender} wrote`).to.be.at.most(written.byteLength)
       const expected = written.subarray(at, at + chunk.byteLength)
-      if (Buffer.compare(chunk, expected) !== 0) {
+      if (!equalBytes(chunk, expected)) {
         expect.fail(`stream ${s.id}: bytes ${at}..${at + chunk.byteLength} received by ${side} differ from what ${sender} wrote`)
       }
       s.checkedBytes[side] = at + chunk.byteLength
@@ -577,10 +578,10 @@ function runScenario (scenario: Scenario, ops: Op[]): void {
   record(model)
 }
 
-const FUZZ_RUNS = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : undefined
-const FUZZ_SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined
+const FUZZ_RUNS = numberSetting('FUZZ_RUNS')
+const FUZZ_SEED = numberSetting('FUZZ_SEED')
 /** With FUZZ_SEED, replays the failing case at this path (as fast-check reports it). */
-const FUZZ_PATH = process.env.FUZZ_PATH
+const FUZZ_PATH = setting('FUZZ_PATH')
 
 function params<T extends unknown[]> (quickRuns: number): fc.Parameters<T> {
   return {
@@ -589,7 +590,7 @@ function params<T extends unknown[]> (quickRuns: number): fc.Parameters<T> {
     ...(FUZZ_PATH !== undefined ? { path: FUZZ_PATH } : {}),
     // long runs report the first failure unshrunk (seed and path replay it);
     // FUZZ_SHRINK=1 shrinks anyway
-    endOnFailure: FUZZ_RUNS !== undefined && process.env.FUZZ_SHRINK === undefined
+    endOnFailure: FUZZ_RUNS !== undefined && setting('FUZZ_SHRINK') === undefined
   }
 }
 
@@ -597,7 +598,7 @@ describe('flow control: model-based properties', function () {
   this.timeout(FUZZ_RUNS !== undefined ? 0 : 60_000)
 
   afterEach(function () {
-    if (process.env.FUZZ_STATS !== undefined) { console.log(`      ${JSON.stringify(stats)}`) } // eslint-disable-line no-console
+    if (setting('FUZZ_STATS') !== undefined) { console.log(`      ${JSON.stringify(stats)}`) } // eslint-disable-line no-console
     for (const key of Object.keys(stats) as Array<keyof typeof stats>) { stats[key] = 0 }
   })
 

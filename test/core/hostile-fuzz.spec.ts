@@ -11,6 +11,7 @@ import fc from 'fast-check'
 import { FrameType, HEADER_LENGTH, encodeHeaderInto } from '../../src/core/index.ts'
 import { RawHarness } from '../fixtures/raw-peer.ts'
 import { concat } from '../fixtures/session-pair.ts'
+import { numberSetting } from '../fixtures/settings.ts'
 
 const KNOWN_ERRORS = new Set([
   'InvalidVersionError', 'InvalidMsgTypeError', 'UnexpectedFlagError', 'DuplicateStreamError',
@@ -50,7 +51,7 @@ function encode (items: Item[]): Uint8Array {
   return concat(parts)
 }
 
-const runs = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 300
+const runs = numberSetting('FUZZ_RUNS') ?? 300
 
 describe('core: hostile fuzzing (random frames, garbage, random chunking)', function () {
   this.timeout(runs > 1000 ? 0 : 60_000)

@@ -8,10 +8,9 @@ import { tcp } from '@libp2p/tcp'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import { isYamuxMuxer, yamux, yamuxOf } from '../../src/index.ts'
+import { ECHO, echo, roundTrip, testData } from '../fixtures/echo.ts'
 import type { Stream, StreamMuxerFactory } from '@libp2p/interface'
 import type { Libp2p } from 'libp2p'
-
-const ECHO = '/test/echo/1.0.0'
 
 type MuxerFn = (components: any) => StreamMuxerFactory
 
@@ -25,58 +24,6 @@ async function createNode (muxer: MuxerFn): Promise<Libp2p> {
   })
   await node.handle(ECHO, (stream) => { echo(stream) }, { maxInboundStreams: 1000, maxOutboundStreams: 1000 })
   return node
-}
-
-/** Echoes every byte back (waiting for 'drain' when held up), then closes. */
-function echo (stream: Stream): void {
-  void (async () => {
-    try {
-      for await (const buf of stream) {
-        if (!stream.send(buf)) {
-          await new Promise<void>((resolve, reject) => {
-            stream.addEventListener('drain', () => { resolve() }, { once: true })
-            stream.addEventListener('close', () => { reject(new Error('closed while echoing')) }, { once: true })
-          })
-        }
-      }
-      await stream.close()
-    } catch (err: any) {
-      stream.abort(err)
-    }
-  })()
-}
-
-function pattern (length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length)
-  for (let i = 0; i < length; i++) { out[i] = (i * 31 + seed) & 0xff }
-  return out
-}
-
-/** Writes `data` in 64 KiB pieces, closes, and collects everything echoed back. */
-async function roundTrip (stream: Stream, data: Uint8Array): Promise<Uint8Array> {
-  const received: Uint8Array[] = []
-  let total = 0
-  const reading = (async () => {
-    for await (const chunk of stream) {
-      const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-      received.push(bytes.slice())
-      total += bytes.byteLength
-    }
-  })()
-  for (let offset = 0; offset < data.byteLength; offset += 65536) {
-    if (!stream.send(data.subarray(offset, offset + 65536))) {
-      await new Promise<void>((resolve, reject) => {
-        stream.addEventListener('drain', () => { resolve() }, { once: true })
-        stream.addEventListener('close', () => { reject(new Error('closed while writing')) }, { once: true })
-      })
-    }
-  }
-  await stream.close()
-  await reading
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const r of received) { out.set(r, at); at += r.byteLength }
-  return out
 }
 
 const pairings: Array<[string, MuxerFn, MuxerFn]> = [
@@ -103,7 +50,7 @@ for (const [title, dialerMuxer, listenerMuxer] of pairings) {
 
     it('echoes 1 MiB on one stream', async () => {
       const stream = await dialer.dialProtocol(listener.getMultiaddrs()[0], ECHO)
-      const data = pattern(1024 * 1024, 7)
+      const data = testData(1024 * 1024, 7)
       const back = await roundTrip(stream, data)
       expect(back.byteLength).to.equal(data.byteLength)
       expect(back).to.deep.equal(data)
@@ -114,10 +61,10 @@ for (const [title, dialerMuxer, listenerMuxer] of pairings) {
       // a first round trip makes sure the listener's libp2p has attached its
       // stream handler: @chainsafe/libp2p-yamux kills a connection that sees
       // more than 10 streams before that (ours holds them un-ACKed instead)
-      await roundTrip(await connection.newStream(ECHO), pattern(16, 1))
+      await roundTrip(await connection.newStream(ECHO), testData(16, 1))
       const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
         const stream = await connection.newStream(ECHO, { maxOutboundStreams: 1000 })
-        const data = pattern(1024, i)
+        const data = testData(1024, i)
         const back = await roundTrip(stream, data)
         return back.byteLength === 1024 && back.every((b, j) => b === data[j])
       }))

@@ -1,0 +1,166 @@
+/**
+ * Runs the browser suite in headless Chromium: bundles suite.page with
+ * esbuild for the browser, serves it from 127.0.0.1 (the page's libp2p node
+ * may only dial 127.0.0.1 from there), starts the Node.js peers the page
+ * dials, and drives mocha in the page with playwright-core.
+ *
+ * Chromium: $CHROMIUM_PATH, else chromium, chromium-browser or google-chrome
+ * on the PATH. With `--if-chromium` (npm test) a missing Chromium is reported
+ * loudly and the run exits 0; without it (npm run test:browser), or with
+ * YAMUX_BROWSER_TESTS=required (CI), a missing Chromium fails.
+ * YAMUX_BROWSER_TESTS=skip skips the run, saying so.
+ */
+import { accessSync, constants, readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { createRequire } from 'node:module'
+import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { chromium } from 'playwright-core'
+import { NodePeers } from './node-peers.ts'
+import type { PageGlobals } from './protocol.ts'
+import type { AddressInfo } from 'node:net'
+
+/** The whole run may take this long before it is declared hung. */
+const RUN_TIMEOUT = 15 * 60_000
+
+function findChromium (): string | undefined {
+  if (process.env.CHROMIUM_PATH !== undefined && process.env.CHROMIUM_PATH !== '') { return process.env.CHROMIUM_PATH }
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (dir === '') { continue }
+      try {
+        accessSync(join(dir, name), constants.X_OK)
+        return join(dir, name)
+      } catch {
+        // not there: try the next
+      }
+    }
+  }
+  return undefined
+}
+
+async function bundleSuite (): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('./suite.page.js', import.meta.url))],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    logLevel: 'warning'
+  })
+  return result.outputFiles[0].text
+}
+
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>libp2p-yamux browser suite</title>
+<link rel="icon" href="data:,">
+<script>
+  // console messages reach the runner as text: apply printf-style
+  // formatting (mocha's reporter uses it) before they leave the page
+  for (const level of ['log', 'info', 'warn', 'error']) {
+    const write = console[level].bind(console)
+    console[level] = (...args) => {
+      if (typeof args[0] !== 'string') { write(...args); return }
+      let next = 1
+      const text = args[0].replace(/%[sdifoOjc%]/g, (spec) => {
+        if (spec === '%%') { return '%' }
+        if (next >= args.length) { return spec }
+        const arg = args[next++]
+        return spec === '%c' ? '' : String(arg)
+      })
+      write([text, ...args.slice(next).map(String)].join(' '))
+    }
+  }
+</script>
+<script src="/mocha.js"></script>
+<script>mocha.setup({ ui: 'bdd', reporter: 'spec', timeout: 60000 })</script>
+<script type="module" src="/suite.js"></script>
+`
+
+function print (text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
+async function main (): Promise<number> {
+  const mode = process.env.YAMUX_BROWSER_TESTS
+  if (mode === 'skip') {
+    print('\n  browser tests skipped (YAMUX_BROWSER_TESTS=skip)\n')
+    return 0
+  }
+  const optional = process.argv.includes('--if-chromium') && mode !== 'required'
+  const executablePath = findChromium()
+  if (executablePath === undefined) {
+    const banner = [
+      '',
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+      '!! BROWSER TESTS NOT RUN: no Chromium found (looked at $CHROMIUM_PATH and for',
+      '!! chromium, chromium-browser, google-chrome on the PATH).',
+      '!! Install one (Debian: apt-get install chromium) or set CHROMIUM_PATH.',
+      '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
+      ''
+    ].join('\n')
+    process.stderr.write(`${banner}\n`)
+    return optional ? 0 : 1
+  }
+
+  const require = createRequire(import.meta.url)
+  const files: Record<string, { type: string, body: string | Buffer }> = {
+    '/': { type: 'text/html', body: PAGE },
+    '/mocha.js': { type: 'text/javascript', body: readFileSync(require.resolve('mocha/mocha.js')) },
+    '/suite.js': { type: 'text/javascript', body: await bundleSuite() }
+  }
+  const server = createServer((req, res) => {
+    const file = files[req.url ?? '']
+    if (file === undefined) {
+      res.writeHead(404).end()
+      return
+    }
+    res.writeHead(200, { 'content-type': file.type }).end(file.body)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+
+  const peers = await NodePeers.start()
+  const browser = await chromium.launch({ executablePath })
+  try {
+    const version = browser.version()
+    print(`\n  browser suite: Chromium ${version} (${executablePath}), page ${url}`)
+    const page = await browser.newPage()
+    const pageErrors: string[] = []
+    page.on('console', (msg) => { print(msg.text()) })
+    page.on('pageerror', (err) => {
+      pageErrors.push(err.stack ?? err.message)
+      print(`page error: ${err.stack ?? err.message}`)
+    })
+    page.on('crash', () => { pageErrors.push('the page crashed') })
+    await page.addInitScript((infos) => { (globalThis as PageGlobals).yamuxNodePeers = infos }, peers.infos())
+    await page.exposeFunction('yamuxNodePeerCall', async (name: string, call: string, arg: unknown) => peers.call(name, call, arg))
+    let finish: (failures: number) => void = () => {}
+    const done = new Promise<number>(resolve => { finish = resolve })
+    await page.exposeFunction('yamuxSuiteDone', (failures: number) => { finish(failures) })
+    let watchdog: ReturnType<typeof setTimeout> | undefined
+    const hung = new Promise<never>((resolve, reject) => {
+      watchdog = setTimeout(() => { reject(new Error(`the browser suite did not finish in ${RUN_TIMEOUT / 60_000} min`)) }, RUN_TIMEOUT)
+    })
+    await page.goto(url)
+    const failures = await Promise.race([done, hung]).finally(() => { clearTimeout(watchdog) })
+    if (pageErrors.length > 0) {
+      print(`\n  browser suite: ${pageErrors.length} uncaught error(s) in the page`)
+    }
+    const ok = failures === 0 && pageErrors.length === 0
+    print(`  browser suite in Chromium ${version}: ${ok ? 'passed' : 'FAILED'}\n`)
+    return ok ? 0 : 1
+  } finally {
+    await browser.close()
+    await peers.stop()
+    server.close()
+  }
+}
+
+main().then((code) => { process.exitCode = code }, (err) => {
+  print(`browser suite: ${err.stack ?? err}`)
+  process.exitCode = 1
+})

@@ -1,8 +1,9 @@
 /**
- * Runs the browser suite in headless Chromium: bundles suite.page with
- * esbuild for the browser, serves it from 127.0.0.1 (the page's libp2p node
- * may only dial 127.0.0.1 from there), starts the Node.js peers the page
- * dials, and drives mocha in the page with playwright-core.
+ * Runs the browser suite in headless Chromium: bundles every spec that does
+ * not need Node.js (all but NODE_ONLY) and the page's own end-to-end spec
+ * with esbuild for the browser, serves them from 127.0.0.1 (the page's
+ * libp2p node may only dial 127.0.0.1 from there), starts the Node.js peers
+ * the page dials, and drives mocha in the page with playwright-core.
  *
  * Chromium: $CHROMIUM_PATH, else chromium, chromium-browser or google-chrome
  * on the PATH. With `--if-chromium` (npm test) a missing Chromium is reported
@@ -10,7 +11,7 @@
  * YAMUX_BROWSER_TESTS=required (CI), a missing Chromium fails.
  * YAMUX_BROWSER_TESTS=skip skips the run, saying so.
  */
-import { accessSync, constants, readFileSync } from 'node:fs'
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { delimiter, join } from 'node:path'
@@ -40,9 +41,42 @@ function findChromium (): string | undefined {
   return undefined
 }
 
-async function bundleSuite (): Promise<string> {
+/** Specs that need Node.js, and why; every other spec under test/ runs in the page too. */
+const NODE_ONLY = new Map([
+  ['bundle/bundle.spec.js', 'runs esbuild'],
+  ['hostile/socket.spec.js', 'node:net sockets and heap measurements'],
+  ['libp2p/e2e.spec.js', '@libp2p/tcp; browser/e2e.page is its WebSockets twin in the page'],
+  ['node/node-api.spec.js', 'the Node.js API (libp2p-yamux/node)'],
+  ['soak/soak.spec.js', 'heap and RSS measurements']
+])
+
+/** Paths of the compiled specs under `dir`, relative to it, sorted. */
+function findSpecs (dir: string, prefix = ''): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`
+    if (entry.isDirectory()) {
+      found.push(...findSpecs(dir, path))
+    } else if (entry.name.endsWith('.spec.js')) {
+      found.push(path)
+    }
+  }
+  return found.sort()
+}
+
+/** The page's suite: the end-to-end spec first, every browser-safe spec, then the start of the run. */
+async function bundleSuite (): Promise<{ bundle: string, specs: string[] }> {
+  const testDir = fileURLToPath(new URL('../', import.meta.url))
+  const specs = findSpecs(testDir).filter(spec => !NODE_ONLY.has(spec))
+  const imports = [
+    // first, while no other spec has left sessions behind: it checks that
+    // the page's node releases every yamux timer when it stops
+    'browser/e2e.page.js',
+    ...specs,
+    'browser/start.page.js'
+  ]
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('./suite.page.js', import.meta.url))],
+    stdin: { contents: imports.map(path => `import './${path}'`).join('\n'), resolveDir: testDir, sourcefile: 'suite.js' },
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -50,7 +84,7 @@ async function bundleSuite (): Promise<string> {
     write: false,
     logLevel: 'warning'
   })
-  return result.outputFiles[0].text
+  return { bundle: result.outputFiles[0].text, specs }
 }
 
 const PAGE = `<!doctype html>
@@ -107,10 +141,11 @@ async function main (): Promise<number> {
   }
 
   const require = createRequire(import.meta.url)
+  const { bundle, specs } = await bundleSuite()
   const files: Record<string, { type: string, body: string | Buffer }> = {
     '/': { type: 'text/html', body: PAGE },
     '/mocha.js': { type: 'text/javascript', body: readFileSync(require.resolve('mocha/mocha.js')) },
-    '/suite.js': { type: 'text/javascript', body: await bundleSuite() }
+    '/suite.js': { type: 'text/javascript', body: bundle }
   }
   const server = createServer((req, res) => {
     const file = files[req.url ?? '']
@@ -128,6 +163,8 @@ async function main (): Promise<number> {
   try {
     const version = browser.version()
     print(`\n  browser suite: Chromium ${version} (${executablePath}), page ${url}`)
+    print(`  in the page: browser/e2e.page.js, ${specs.join(', ')}`)
+    print(`  Node.js only: ${[...NODE_ONLY].map(([spec, why]) => `${spec}: ${why}`).join('; ')}`)
     const page = await browser.newPage()
     const pageErrors: string[] = []
     page.on('console', (msg) => { print(msg.text()) })

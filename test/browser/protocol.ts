@@ -40,9 +40,18 @@ export interface NodePeerCall {
   (name: string, call: 'status', peerId: string): Promise<NodePeerStatus>
 }
 
+/** An unhandled rejection in the page, and the test or hook that was running. */
+export interface PageError {
+  during: string
+  name: string
+  message: string
+  stack: string
+}
+
 /** Globals the runner sets in the page before its scripts run. */
 export interface PageGlobals {
   yamuxNodePeers?: NodePeerInfo[]
   yamuxNodePeerCall?: NodePeerCall
+  yamuxPageError?(error: PageError): void
   yamuxSuiteDone?(failures: number): void
 }

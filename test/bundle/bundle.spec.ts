@@ -1,7 +1,7 @@
 /**
- * The package root and libp2p-yamux/core bundle for the browser: no Node
- * built-in modules, no Node globals, and the core pulls in nothing but
- * itself. (Sizes for the README: npm run bundle-size.)
+ * The package root, libp2p-yamux/core and libp2p-yamux/v2 bundle for the
+ * browser: no Node built-in modules, no Node globals, and the core pulls in
+ * nothing but itself. (Sizes for the README: npm run bundle-size.)
  */
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'

@@ -38,6 +38,7 @@ export const ENTRIES: BundleEntry[] = [
   { name: 'libp2p-yamux: yamux()', source: "export { yamux } from 'libp2p-yamux'", own: /^dist\/src\// },
   { name: 'libp2p-yamux: all root exports', source: "export * from 'libp2p-yamux'", own: /^dist\/src\// },
   { name: 'libp2p-yamux/core', source: "export * from 'libp2p-yamux/core'", own: /^dist\/src\// },
+  { name: 'libp2p-yamux/v2: yamux()', source: "export { yamux } from 'libp2p-yamux/v2'", own: /^dist\/src\// },
   { name: '@chainsafe/libp2p-yamux: yamux()', source: "export { yamux } from '@chainsafe/libp2p-yamux'", own: /node_modules\/@chainsafe\/libp2p-yamux\// }
 ]
 

@@ -41,14 +41,25 @@ function findChromium (): string | undefined {
   return undefined
 }
 
-/** Specs that need Node.js, and why; every other spec under test/ runs in the page too. */
+/**
+ * Specs (or folders of specs, ending in /) that need Node.js, and why; every
+ * other spec under test/ runs in the page too.
+ */
 const NODE_ONLY = new Map([
-  ['bundle/bundle.spec.js', 'runs esbuild'],
-  ['hostile/socket.spec.js', 'node:net sockets and heap measurements'],
+  ['bundle/', 'runs esbuild'],
+  ['hostile/', 'node:net sockets and heap measurements'],
   ['libp2p/e2e.spec.js', '@libp2p/tcp; browser/e2e.page is its WebSockets twin in the page'],
-  ['node/node-api.spec.js', 'the Node.js API (libp2p-yamux/node)'],
-  ['soak/soak.spec.js', 'heap and RSS measurements']
+  ['node/', 'the Node.js API (libp2p-yamux/node)'],
+  ['soak/', 'heap and RSS measurements'],
+  ['yamux-js/', 'yamux-js and the Node.js API over node:net sockets']
 ])
+
+function nodeOnly (spec: string): boolean {
+  for (const path of NODE_ONLY.keys()) {
+    if (path.endsWith('/') ? spec.startsWith(path) : spec === path) { return true }
+  }
+  return false
+}
 
 /**
  * Unhandled rejections that test suites we do not own cause themselves, and
@@ -78,7 +89,7 @@ function findSpecs (dir: string, prefix = ''): string[] {
 /** The page's suite: the end-to-end spec first, every browser-safe spec, then the start of the run. */
 async function bundleSuite (): Promise<{ bundle: string, specs: string[] }> {
   const testDir = fileURLToPath(new URL('../', import.meta.url))
-  const specs = findSpecs(testDir).filter(spec => !NODE_ONLY.has(spec))
+  const specs = findSpecs(testDir).filter(spec => !nodeOnly(spec))
   const imports = [
     // first, while no other spec has left sessions behind: it checks that
     // the page's node releases every yamux timer when it stops

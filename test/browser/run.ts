@@ -49,6 +49,7 @@ const NODE_ONLY = new Map([
   ['bundle/', 'runs esbuild'],
   ['hostile/', 'node:net sockets and heap measurements'],
   ['libp2p/e2e.spec.js', '@libp2p/tcp; browser/e2e.page is its WebSockets twin in the page'],
+  ['libp2p/e2e-process.spec.js', 'a child process over @libp2p/tcp'],
   ['node/', 'the Node.js API (libp2p-yamux/node)'],
   ['soak/', 'heap and RSS measurements'],
   ['yamux-js/', 'yamux-js and the Node.js API over node:net sockets']
@@ -97,16 +98,21 @@ async function bundleSuite (): Promise<{ bundle: string, specs: string[] }> {
     ...specs,
     'browser/start.page.js'
   ]
-  const result = await build({
-    stdin: { contents: imports.map(path => `import './${path}'`).join('\n'), resolveDir: testDir, sourcefile: 'suite.js' },
-    bundle: true,
-    platform: 'browser',
-    format: 'esm',
-    target: 'es2022',
-    write: false,
-    logLevel: 'warning'
-  })
-  return { bundle: result.outputFiles[0].text, specs }
+  try {
+    const result = await build({
+      stdin: { contents: imports.map(path => `import './${path}'`).join('\n'), resolveDir: testDir, sourcefile: 'suite.js' },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      write: false,
+      logLevel: 'error'
+    })
+    return { bundle: result.outputFiles[0].text, specs }
+  } catch (err: any) {
+    throw new Error('the browser suite does not bundle (above). A spec that needs Node.js belongs in ' +
+      'NODE_ONLY in test/browser/run.ts, with the reason; one that should run in browsers must not use Node.js APIs', { cause: err })
+  }
 }
 
 const PAGE = `<!doctype html>

@@ -53,5 +53,6 @@ export interface PageGlobals {
   yamuxNodePeers?: NodePeerInfo[]
   yamuxNodePeerCall?: NodePeerCall
   yamuxPageError?(error: PageError): void
+  yamuxSuiteStarted?(): void
   yamuxSuiteDone?(failures: number): void
 }

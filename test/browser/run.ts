@@ -197,11 +197,21 @@ async function main (): Promise<number> {
     const page = await browser.newPage()
     const pageErrors: string[] = []
     page.on('console', (msg) => { print(msg.text()) })
+    let finish: (failures: number) => void = () => {}
+    const done = new Promise<number>(resolve => { finish = resolve })
+    let started = false
+    await page.exposeFunction('yamuxSuiteStarted', () => { started = true })
+    await page.exposeFunction('yamuxSuiteDone', (failures: number) => { finish(failures) })
     page.on('pageerror', (err) => {
       pageErrors.push(err.stack ?? err.message)
       print(`page error: ${err.stack ?? err.message}`)
+      // an error while the specs load means the run never starts
+      if (!started) { finish(-1) }
     })
-    page.on('crash', () => { pageErrors.push('the page crashed') })
+    page.on('crash', () => {
+      pageErrors.push('the page crashed')
+      finish(-1)
+    })
     const knownRejections: string[] = []
     await page.exposeFunction('yamuxPageError', (error: PageError) => {
       const known = KNOWN_REJECTIONS.find(k => k.during.test(error.during) && k.name === error.name)
@@ -214,9 +224,6 @@ async function main (): Promise<number> {
     })
     await page.addInitScript((infos) => { (globalThis as PageGlobals).yamuxNodePeers = infos }, peers.infos())
     await page.exposeFunction('yamuxNodePeerCall', async (name: string, call: string, arg: unknown) => peers.call(name, call, arg))
-    let finish: (failures: number) => void = () => {}
-    const done = new Promise<number>(resolve => { finish = resolve })
-    await page.exposeFunction('yamuxSuiteDone', (failures: number) => { finish(failures) })
     let watchdog: ReturnType<typeof setTimeout> | undefined
     const hung = new Promise<never>((resolve, reject) => {
       watchdog = setTimeout(() => { reject(new Error(`the browser suite did not finish in ${RUN_TIMEOUT / 60_000} min`)) }, RUN_TIMEOUT)

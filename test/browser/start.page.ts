@@ -19,6 +19,7 @@ globalThis.addEventListener('unhandledrejection', (evt) => {
   })
 })
 
+page.yamuxSuiteStarted?.()
 const runner = mocha.run((failures) => { page.yamuxSuiteDone?.(failures) })
 runner.on('test', (test) => { running = test.fullTitle() })
 runner.on('hook', (hook) => { running = hook.fullTitle() })

@@ -4,8 +4,9 @@ import fc from 'fast-check'
 import { WindowBudget, addSendCredit, chargeReceive, recordConsumed, takeCredit } from '../../src/core/flow-control.ts'
 import { INITIAL_STREAM_WINDOW, MAX_U32, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
 import { StreamRecord } from '../../src/core/stream-record.ts'
+import { numberSetting } from '../fixtures/settings.ts'
 
-const runs = Number(process.env.FUZZ_RUNS ?? 200)
+const runs = numberSetting('FUZZ_RUNS') ?? 200
 
 type Op = { kind: 'send', bytes: number } | { kind: 'consume', bytes: number } | { kind: 'tick', ms: number } | { kind: 'flush' }
 

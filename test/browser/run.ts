@@ -51,6 +51,7 @@ const NODE_ONLY = new Map([
   ['libp2p/e2e.spec.js', '@libp2p/tcp; browser/e2e.page is its WebSockets twin in the page'],
   ['libp2p/e2e-process.spec.js', 'a child process over @libp2p/tcp'],
   ['node/', 'the Node.js API (libp2p-yamux/node)'],
+  ['package/', 'reads files and packs the tarball'],
   ['soak/', 'heap and RSS measurements'],
   ['v2/e2e.spec.js', 'libp2p 2 over @libp2p/tcp'],
   ['yamux-js/', 'yamux-js and the Node.js API over node:net sockets']

@@ -8,8 +8,9 @@ import type { YamuxError } from './errors.ts'
 /**
  * Clock and scheduling, injected. The session calls these as methods of the
  * object (`env.now()`, `env.defer(task)`): pass functions that work when
- * called that way. Browser globals do not: `{ defer: queueMicrotask }` throws
- * `TypeError: Illegal invocation` in Chromium; wrap or bind them.
+ * called that way. Browser globals do not: storing `queueMicrotask` itself
+ * as the `defer` member makes Chromium throw `TypeError: Illegal
+ * invocation` on the call; wrap or bind them.
  */
 export interface SessionEnvironment {
   /** Milliseconds on a monotonic clock. */

@@ -12,6 +12,7 @@ import { ConnectionWriteTimeoutError, TransportError, YamuxError } from './error
 import { OutputBatch } from './output-batch.ts'
 import { SendRoom } from './send-room.ts'
 import { WriteState } from './stream-record.ts'
+import { WriteStall } from './write-stall.ts'
 import type { SessionConfig } from './config.ts'
 import type { SessionEnvironment, SessionHandler, SessionStats } from './session-types.ts'
 import type { StreamRecord } from './stream-record.ts'
@@ -69,11 +70,8 @@ export class Output {
   }
 
   // ---- back-pressure ----
-  private blocked = false
-  /** When the transport last made progress while blocked (refusal, or fewer bytes held). */
-  private blockedSince = 0
-  /** What `handler.queuedBytes()` said at `blockedSince`. */
-  private blockedQueued = 0
+  /** Transport back-pressure and write-timeout progress. */
+  readonly stall: WriteStall
 
   constructor (env: SessionEnvironment, handler: SessionHandler, config: SessionConfig, stats: SessionStats, host: OutputHost) {
     this.env = env
@@ -82,10 +80,11 @@ export class Output {
     this.stats = stats
     this.host = host
     this.room = new SendRoom(config)
+    this.stall = new WriteStall(handler, config)
   }
 
   /** True while the transport has asked us to wait. */
-  get isBlocked (): boolean { return this.blocked }
+  get isBlocked (): boolean { return this.stall.blocked }
   /** Bytes accepted by writes on all streams that have not been framed yet. */
   get queuedBytes (): number { return this.room.queued }
   /** A GoAway has been put on the wire. */
@@ -167,7 +166,7 @@ export class Output {
 
   /** Queues RST for stream `id`; fails the session if resets pile up while the transport is blocked. */
   queueReset (id: number): void {
-    if (this.blocked && this.pendingResets.length >= MAX_PENDING_CONTROL_FRAMES) {
+    if (this.stall.blocked && this.pendingResets.length >= MAX_PENDING_CONTROL_FRAMES) {
       this.host.fail(new ConnectionWriteTimeoutError('too many control frames queued while the transport is not accepting writes'))
       return
     }
@@ -201,36 +200,9 @@ export class Output {
 
   /** The transport can take writes again. */
   transportDrained (): void {
-    if (!this.blocked || this.stopped) { return }
-    this.blocked = false
+    if (!this.stall.blocked || this.stopped) { return }
+    this.stall.blocked = false
     this.flush()
-  }
-
-  /**
-   * Looks at a blocked transport at `now`: returns true if it took none of
-   * our bytes for connectionWriteTimeout. Bytes leaving (the owner reports
-   * what the transport holds) count as progress: a slow link never stalls.
-   */
-  stalled (now: number): boolean {
-    if (!this.blocked) { return false }
-    const queued = this.handler.queuedBytes?.()
-    if (queued !== undefined && queued < this.blockedQueued) {
-      this.blockedSince = now
-      this.blockedQueued = queued
-      return false
-    }
-    return now - this.blockedSince >= this.config.connectionWriteTimeout
-  }
-
-  /**
-   * When to look at the transport next (Infinity if not blocked): at the
-   * write timeout, or every quarter of it if the owner reports progress.
-   */
-  nextStallCheck (now: number): number {
-    if (!this.blocked) { return Infinity }
-    const timeout = this.config.connectionWriteTimeout
-    const deadline = this.blockedSince + timeout
-    return this.handler.queuedBytes === undefined ? deadline : Math.min(deadline, now + timeout / 4)
   }
 
   /** The session ended: nothing more is written, every queue is dropped. */
@@ -255,16 +227,16 @@ export class Output {
 
   /** Emits pending frames until done or the transport asks us to wait. */
   flush (): void {
-    if (this.stopped || this.blocked) { return }
+    if (this.stopped || this.stall.blocked) { return }
     this.emitControl()
     this.emitData()
-    if (this.goAwayAfterData && !this.goAwayWritten && this.dataLane.length === 0 && !this.blocked && !this.stopped) {
+    if (this.goAwayAfterData && !this.goAwayWritten && this.dataLane.length === 0 && !this.stall.blocked && !this.stopped) {
       this.goAwayWritten = true
       this.batch.header(FrameType.GoAway, 0, 0, GoAwayCode.NormalTermination)
       this.stats.framesSent++
     }
     if (!this.batch.isEmpty && !this.stopped) { this.emitBatch() }
-    if (!this.blocked && !this.stopped) { this.room.notify(this.tellWritable) }
+    if (!this.stall.blocked && !this.stopped) { this.room.notify(this.tellWritable) }
   }
 
   /** Control frames first: they are small and unblock the peer. */
@@ -291,7 +263,7 @@ export class Output {
         const stream = lane[i]
         stream.inDataLane = false
         if (stream.gone || !stream.hasSendable()) { continue }
-        if (this.blocked) {
+        if (this.stall.blocked) {
           // keep the rest for the next flush
           stream.inDataLane = true
           this.dataLane.push(stream)
@@ -305,7 +277,7 @@ export class Output {
         if (this.batch.byteLength >= FLUSH_BATCH_BYTES) { this.emitBatch() }
       }
       lane = this.dataLane
-      if (this.blocked || this.stopped) { break }
+      if (this.stall.blocked || this.stopped) { break }
     }
   }
 
@@ -322,7 +294,7 @@ export class Output {
         // SYN/ACK without credit ride on the stream's first data frame, sent
         // now (while the batch has room) so streams open in creation order;
         // otherwise the data lane carries them later
-        if (!this.blocked && this.batch.byteLength < FLUSH_BATCH_BYTES) {
+        if (!this.stall.blocked && this.batch.byteLength < FLUSH_BATCH_BYTES) {
           this.emitDataFrame(stream)
           if (this.batch.byteLength >= FLUSH_BATCH_BYTES) { this.emitBatch() }
         }
@@ -391,13 +363,7 @@ export class Output {
       this.host.fail(err instanceof YamuxError ? err : new TransportError(`transport write failed: ${err instanceof Error ? err.message : String(err)}`, err))
       return
     }
-    if (!more && !this.blocked) {
-      this.blocked = true
-      const now = this.env.now()
-      this.blockedSince = now
-      this.blockedQueued = this.handler.queuedBytes?.() ?? 0
-      this.host.checkStallAt(this.nextStallCheck(now))
-    }
+    if (!more && !this.stall.blocked) { this.host.checkStallAt(this.stall.refused(this.env.now())) }
   }
 
   /** Copies a small write into the current slab. */

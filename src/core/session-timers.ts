@@ -89,11 +89,11 @@ export class SessionTimers {
     if (this.host.isClosed()) { return }
     const { config, table, pings, host } = this
 
-    if (this.output.stalled(now)) {
+    if (this.output.stall.stalled(now)) {
       host.fail(new ConnectionWriteTimeoutError())
       return
     }
-    table.set(TimerSlot.WriteStall, this.output.nextStallCheck(now))
+    table.set(TimerSlot.WriteStall, this.output.stall.nextCheck(now))
 
     if (now >= pings.deadline(config.connectionWriteTimeout) && pings.expire()) {
       host.fail(new KeepAliveTimeoutError())

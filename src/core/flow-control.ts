@@ -86,8 +86,13 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
   } else if (stream.creditOwed === 0) {
     return 0
   }
-  const credit = stream.consumed + stream.creditOwed + growth
-  stream.consumed = 0
+  // credit for a frame still arriving waits for its end: a grant that cut
+  // the sender's frames would leave it a window ending mid-frame, and every
+  // later frame would be cut in two (silly window syndrome)
+  const held = stream.rxPartial < stream.consumed ? stream.rxPartial : stream.consumed
+  const credit = stream.consumed - held + stream.creditOwed + growth
+  if (credit === 0) { return 0 }
+  stream.consumed = held
   stream.creditOwed = 0
   stream.recvAvailable += credit
   stream.lastUpdateAt = now

@@ -71,6 +71,7 @@ export class Inbound implements FrameSink {
   onPayload (_header: FrameHeader, piece: Uint8Array): void {
     const stream = this.rxStream
     if (stream === undefined || stream.gone) { return }
+    stream.rxPartial += piece.byteLength
     // the owner may hold a piece (a paused reader): a small view must not pin
     // the whole read it came from, so copy pieces under a quarter of it
     this.handler.onData(stream.id, piece.byteLength * 4 < piece.buffer.byteLength ? piece.slice() : piece)
@@ -79,6 +80,7 @@ export class Inbound implements FrameSink {
   onFrameEnd (header: FrameHeader): void {
     const stream = this.rxStream
     this.rxStream = undefined
+    if (stream !== undefined) { stream.rxPartial = 0 }
     if (stream === undefined || (header.flags & Flag.FIN) === 0 || stream.gone || stream.readClosed) { return }
     stream.readClosed = true
     this.handler.onRemoteClose(stream.id)

@@ -62,6 +62,11 @@ export class StreamRecord {
   recvAvailable = INITIAL_STREAM_WINDOW
   /** Bytes consumed by the application, not yet returned as credit. */
   consumed = 0
+  /**
+   * Payload delivered of the Data frame still arriving. Its credit waits for
+   * the frame's end, so grants stay whole multiples of the sender's frames.
+   */
+  rxPartial = 0
   /** Credit owed that is not consumption: the extra initial window. */
   creditOwed: number
   /** Clock reading at the last window update we sent (for auto-tuning). */

@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { WindowBudget, addSendCredit, chargeReceive, recordConsumed, takeCredit } from '../../src/core/flow-control.ts'
 import { INITIAL_STREAM_WINDOW, MAX_U32, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
 import { StreamRecord } from '../../src/core/stream-record.ts'
+import { SessionPair, equalBytes, pattern, writeAll } from '../fixtures/session-pair.ts'
 import { numberSetting } from '../fixtures/settings.ts'
 
 const runs = numberSetting('FUZZ_RUNS') ?? 200
@@ -105,5 +106,40 @@ describe('flow control: one stream, sender and receiver', () => {
     expect(() => { chargeReceive(stream, INITIAL_STREAM_WINDOW + 1) }).to.throw(ReceiveWindowExceededError)
     expect(() => addSendCredit(stream, MAX_U32)).to.throw(WindowOverflowError)
     expect(addSendCredit(stream, 1)).to.equal(false)
+  })
+})
+
+describe('flow control: grants follow the sender\'s frames', () => {
+  it('holds back the credit of a frame still arriving, and grants it with the next update', () => {
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, INITIAL_STREAM_WINDOW, 0)
+    const budget = new WindowBudget(1 << 30)
+    // two whole 64 KiB frames and half of a third arrived and were consumed
+    chargeReceive(stream, 3 * 65536)
+    stream.rxPartial = 32768
+    recordConsumed(stream, 2 * 65536 + 32768)
+    expect(takeCredit(stream, 0, 0, budget)).to.equal(2 * 65536)
+    // the frame ended: its second half was consumed, then two more frames
+    stream.rxPartial = 0
+    recordConsumed(stream, 32768)
+    chargeReceive(stream, 2 * 65536)
+    recordConsumed(stream, 2 * 65536)
+    // the held-back half goes with this grant: nothing consumed is left uncredited
+    expect(takeCredit(stream, 0, 0, budget)).to.equal(3 * 65536)
+    expect(stream.recvAvailable).to.equal(INITIAL_STREAM_WINDOW)
+    expect(stream.consumed).to.equal(0)
+  })
+
+  it('keeps every data frame whole when the transport\'s reads cut frames in two (no silly window)', () => {
+    // 64 KiB reads cut every 65,548-byte frame, as a TCP socket's reads do
+    const pair = new SessionPair({ chunkSize: 65536 })
+    const id = pair.client.session.openStream()
+    const data = pattern(8 * 1024 * 1024)
+    const writer = writeAll(pair.client, id, data, true)
+    pair.run()
+    expect(writer.done()).to.equal(true)
+    expect(equalBytes(pair.server.received(id), data)).to.equal(true)
+    // 128 frames of 64 KiB: a grant that ended mid-frame would make the
+    // sender cut a short frame, and every frame after it would straddle reads
+    expect(pair.client.session.stats.dataFramesSent).to.equal(data.byteLength / 65536)
   })
 })

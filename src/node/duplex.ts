@@ -2,18 +2,20 @@
 import { Duplex, finished } from 'node:stream'
 import { SessionShutdownError, StreamClosedError, TimeoutError } from '../core/errors.ts'
 import { environment } from '../environment.ts'
+import { StreamExtras, toTime } from './stream-extras.ts'
 import type { YamuxSession } from './session.ts'
-import type { Session } from '../core/session.ts'
+import type { Deadline } from './stream-extras.ts'
 
-/**
- * A deadline: milliseconds from now (`0`, `Infinity`, `null` or `undefined`
- * clear it, like `socket.setTimeout(0)`), or a `Date` (one in the past has
- * already passed).
- */
-export type Deadline = number | Date | null | undefined
+export type { Deadline } from './stream-extras.ts'
 
 /** Listening to any of these means the application uses the stream (and may get its error). */
 const USE_EVENTS = ['error', 'data', 'readable', 'end', 'close', 'finish', 'drain']
+
+// bits of YamuxDuplex.flags (one small integer, so that an idle stream is a small object)
+/** The core no longer knows this stream. */
+const FINISHED = 1
+/** The application holds it (its `accept()`/`open()` resolved). */
+const HANDED_OUT = 2
 
 /** One yamux stream as a Node.js Duplex. */
 export class YamuxDuplex extends Duplex {
@@ -21,36 +23,18 @@ export class YamuxDuplex extends Duplex {
   readonly id: number
   /** The session this stream belongs to. */
   readonly session: YamuxSession
-  private readonly core: Session
+  /** Bytes the application has read and not yet returned as credit. */
   private uncredited = 0
-  private pending?: { data: Uint8Array, callback(err?: Error | null): void }
-  /** The core no longer knows this stream. */
-  private finished = false
-  /** The application holds it (its `accept()`/`open()` resolved). */
-  private handedOut = false
-  /** An error waiting until the application can catch it. */
-  private heldError?: Error
-  /** Watches for the application's first listener while an error is held. */
-  private onNewListener?: (event: string | symbol) => void
-
-  // ---- deadlines: absolute times on the environment clock; one lazy timer ----
-  private readDeadline = Infinity
-  private writeDeadline = Infinity
-  /** The timer has yet to reach this deadline. */
-  private readDue = false
-  private writeDue = false
-  /** 'timeout' was emitted for the current write deadline. */
-  private writeReported = false
-  private deadlineTimer: unknown
-  private deadlineTimerAt = Infinity
-  /** Rejects the step of an async iteration waiting for data. */
-  private iterationWaiter?: (err: Error) => void
+  private flags = 0
+  /** A write waiting for send room. */
+  private pending: { data: Uint8Array, callback(err?: Error | null): void } | undefined = undefined
+  /** Deadlines, a held error, a waiting iteration: allocated on first use. */
+  private extras: StreamExtras | undefined = undefined
 
   /** @internal */
-  constructor (session: YamuxSession, core: Session, id: number) {
+  constructor (session: YamuxSession, id: number) {
     super({ allowHalfOpen: true })
     this.session = session
-    this.core = core
     this.id = id
   }
 
@@ -63,28 +47,36 @@ export class YamuxDuplex extends Duplex {
    */
   setDeadline (deadline: Deadline): this {
     const at = toTime(deadline)
-    this.readDeadline = at
-    this.writeDeadline = at
-    this.readDue = this.writeDue = at !== Infinity
-    this.writeReported = false
-    this.armDeadlines()
+    if (at === Infinity && this.extras === undefined) { return this }
+    const extras = this.more()
+    extras.readDeadline = at
+    extras.writeDeadline = at
+    extras.readDue = extras.writeDue = at !== Infinity
+    extras.writeReported = false
+    this.armDeadlines(extras)
     return this
   }
 
   /** Sets the read deadline (see {@link setDeadline}). */
   setReadDeadline (deadline: Deadline): this {
-    this.readDeadline = toTime(deadline)
-    this.readDue = this.readDeadline !== Infinity
-    this.armDeadlines()
+    const at = toTime(deadline)
+    if (at === Infinity && this.extras === undefined) { return this }
+    const extras = this.more()
+    extras.readDeadline = at
+    extras.readDue = at !== Infinity
+    this.armDeadlines(extras)
     return this
   }
 
   /** Sets the write deadline (see {@link setDeadline}). */
   setWriteDeadline (deadline: Deadline): this {
-    this.writeDeadline = toTime(deadline)
-    this.writeDue = this.writeDeadline !== Infinity
-    this.writeReported = false
-    this.armDeadlines()
+    const at = toTime(deadline)
+    if (at === Infinity && this.extras === undefined) { return this }
+    const extras = this.more()
+    extras.writeDeadline = at
+    extras.writeDue = at !== Infinity
+    extras.writeReported = false
+    this.armDeadlines(extras)
     return this
   }
 
@@ -94,7 +86,7 @@ export class YamuxDuplex extends Duplex {
    * @internal
    */
   handOut (): void {
-    this.handedOut = true
+    this.flags |= HANDED_OUT
   }
 
   /** @internal */
@@ -119,23 +111,24 @@ export class YamuxDuplex extends Duplex {
    * @internal
    */
   fail (error: Error): void {
-    this.finished = true
+    this.flags |= FINISHED
     if (this.destroyed || this.heldError !== undefined) { return }
-    if (!this.handedOut) {
+    if ((this.flags & HANDED_OUT) === 0) {
       this.destroy()
       return
     }
-    this.heldError = error
+    const extras = this.more()
+    extras.heldError = error
     this.rejectIteration(error)
     setImmediate(() => {
       if (this.destroyed) { return }
       if (this.inUse()) {
         this.deliverHeld()
       } else {
-        this.onNewListener = (event) => {
+        extras.onNewListener = (event) => {
           if (USE_EVENTS.includes(event as string)) { this.deliverHeld() }
         }
-        this.on('newListener', this.onNewListener)
+        this.on('newListener', extras.onNewListener)
       }
     })
   }
@@ -146,7 +139,7 @@ export class YamuxDuplex extends Duplex {
    * @internal
    */
   onSessionEnd (): void {
-    this.finished = true
+    this.flags |= FINISHED
     if (this.destroyed || this.heldError !== undefined) { return }
     // a clean end, like a socket's: the readable side ends (what is
     // buffered can still be read); only a write still waiting for room fails
@@ -167,53 +160,59 @@ export class YamuxDuplex extends Duplex {
   override _read (): void {
     // the reader wants more: return credit for what it has taken so far
     if (this.uncredited > 0) {
-      this.core.consume(this.id, this.uncredited)
+      this.session.core.consume(this.id, this.uncredited)
       this.uncredited = 0
     }
   }
 
   override _write (chunk: Buffer | Uint8Array, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    if (this.heldError !== undefined) {
-      callback(this.heldError)
+    const extras = this.extras
+    if (extras?.heldError !== undefined) {
+      callback(extras.heldError)
       return
     }
+    const core = this.session.core
     let data: Uint8Array = chunk
     try {
       while (data.byteLength > 0) {
-        const taken = this.core.write(this.id, data)
+        const taken = core.write(this.id, data)
         if (taken === 0) {
           this.pending = { data, callback }
-          if (this.writeDeadline !== Infinity) { this.checkWriteDeadline() }
+          if (extras !== undefined && extras.writeDeadline !== Infinity) { this.checkWriteDeadline(extras) }
           return
         }
         data = data.subarray(taken)
       }
     } catch (err: any) {
-      callback(this.finished ? new StreamClosedError(`stream ${this.id} is closed`) : err)
+      callback((this.flags & FINISHED) !== 0 ? new StreamClosedError(`stream ${this.id} is closed`) : err)
       return
     }
     callback()
   }
 
   override _final (callback: (err?: Error | null) => void): void {
-    if (this.heldError !== undefined) {
-      callback(this.heldError)
+    const heldError = this.heldError
+    if (heldError !== undefined) {
+      callback(heldError)
       return
     }
-    this.core.closeWrite(this.id)
+    this.session.core.closeWrite(this.id)
     callback()
   }
 
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
     const graceful = this.writableFinished && this.readableEnded
-    if (!this.finished && !graceful) {
+    if ((this.flags & FINISHED) === 0 && !graceful) {
       // destroyed before both halves closed: tell the peer
-      this.core.reset(this.id)
+      this.session.core.reset(this.id)
     }
-    this.finished = true
-    this.stopWatchingListeners()
-    this.clearDeadlineTimer()
-    this.readDeadline = this.writeDeadline = Infinity
+    this.flags |= FINISHED
+    const extras = this.extras
+    if (extras !== undefined) {
+      this.stopWatchingListeners(extras)
+      this.clearDeadlineTimer(extras)
+      extras.readDeadline = extras.writeDeadline = Infinity
+    }
     const pending = this.pending
     this.pending = undefined
     pending?.callback(err ?? new StreamClosedError('stream destroyed'))
@@ -240,22 +239,23 @@ export class YamuxDuplex extends Duplex {
     })
     let timedOut = false
     const waitForData = async (): Promise<void> => {
+      const extras = this.more()
       try {
         await new Promise<void>((resolve, reject) => {
           // a read that blocks after its deadline fails at once
-          if (this.readDeadline <= environment.now()) {
+          if (extras.readDeadline <= environment.now()) {
             reject(this.readTimeout())
             return
           }
           wake = resolve
-          this.iterationWaiter = reject
+          extras.iterationWaiter = reject
         })
       } catch (err) {
-        timedOut = err instanceof TimeoutError && this.heldError === undefined
+        timedOut = err instanceof TimeoutError && extras.heldError === undefined
         throw err
       } finally {
         wake = undefined
-        this.iterationWaiter = undefined
+        extras.iterationWaiter = undefined
       }
     }
     try {
@@ -280,6 +280,15 @@ export class YamuxDuplex extends Duplex {
 
   // ---------------------------------------------------------------------
 
+  private get heldError (): Error | undefined {
+    return this.extras?.heldError
+  }
+
+  /** The rarely needed state, allocated now if it was not yet. */
+  private more (): StreamExtras {
+    return (this.extras ??= new StreamExtras())
+  }
+
   /** The application listens to or has used this stream. */
   private inUse (): boolean {
     for (const event of USE_EVENTS) {
@@ -289,20 +298,23 @@ export class YamuxDuplex extends Duplex {
   }
 
   private deliverHeld (): void {
-    this.stopWatchingListeners()
-    const error = this.heldError
+    const extras = this.more()
+    this.stopWatchingListeners(extras)
+    const error = extras.heldError
     if (error !== undefined && !this.destroyed) { this.destroy(error) }
   }
 
-  private stopWatchingListeners (): void {
-    if (this.onNewListener === undefined) { return }
-    this.off('newListener', this.onNewListener)
-    this.onNewListener = undefined
+  private stopWatchingListeners (extras: StreamExtras): void {
+    if (extras.onNewListener === undefined) { return }
+    this.off('newListener', extras.onNewListener)
+    extras.onNewListener = undefined
   }
 
   private rejectIteration (error: Error): void {
-    const reject = this.iterationWaiter
-    this.iterationWaiter = undefined
+    const extras = this.extras
+    if (extras === undefined) { return }
+    const reject = extras.iterationWaiter
+    extras.iterationWaiter = undefined
     reject?.(error)
   }
 
@@ -311,67 +323,54 @@ export class YamuxDuplex extends Duplex {
   }
 
   /** Arms the one timer at the earliest deadline not yet reached. */
-  private armDeadlines (): void {
+  private armDeadlines (extras: StreamExtras): void {
     if (this.destroyed) { return }
     const now = environment.now()
     let at = Infinity
-    if (this.readDue && this.readDeadline < at) { at = this.readDeadline }
-    if (this.writeDue && this.writeDeadline < at) { at = this.writeDeadline }
-    if (at === this.deadlineTimerAt) { return }
-    this.clearDeadlineTimer()
+    if (extras.readDue && extras.readDeadline < at) { at = extras.readDeadline }
+    if (extras.writeDue && extras.writeDeadline < at) { at = extras.writeDeadline }
+    if (at === extras.deadlineTimerAt) { return }
+    this.clearDeadlineTimer(extras)
     if (at === Infinity) { return }
-    this.deadlineTimerAt = at
-    this.deadlineTimer = environment.setTimer(() => {
-      this.deadlineTimer = undefined
-      this.deadlineTimerAt = Infinity
-      this.onDeadline()
+    extras.deadlineTimerAt = at
+    extras.deadlineTimer = environment.setTimer(() => {
+      extras.deadlineTimer = undefined
+      extras.deadlineTimerAt = Infinity
+      this.onDeadline(extras)
     }, Math.max(at - now, 0))
   }
 
-  private clearDeadlineTimer (): void {
-    if (this.deadlineTimer === undefined) { return }
-    environment.clearTimer(this.deadlineTimer)
-    this.deadlineTimer = undefined
-    this.deadlineTimerAt = Infinity
+  private clearDeadlineTimer (extras: StreamExtras): void {
+    if (extras.deadlineTimer === undefined) { return }
+    environment.clearTimer(extras.deadlineTimer)
+    extras.deadlineTimer = undefined
+    extras.deadlineTimerAt = Infinity
   }
 
-  private onDeadline (): void {
+  private onDeadline (extras: StreamExtras): void {
     if (this.destroyed) { return }
     const now = environment.now()
-    if (this.readDue && this.readDeadline <= now) {
-      this.readDue = false
+    if (extras.readDue && extras.readDeadline <= now) {
+      extras.readDue = false
       // a read is blocked: the application waits for data and none is here
       if (this.readableLength === 0 && !this.readableEnded &&
-          (this.iterationWaiter !== undefined || this.readableFlowing === true || this.listenerCount('readable') > 0)) {
+          (extras.iterationWaiter !== undefined || this.readableFlowing === true || this.listenerCount('readable') > 0)) {
         const error = this.readTimeout()
         this.rejectIteration(error)
         this.emit('timeout', error)
       }
     }
-    if (this.writeDue && this.writeDeadline <= now) {
-      this.writeDue = false
-      this.checkWriteDeadline()
+    if (extras.writeDue && extras.writeDeadline <= now) {
+      extras.writeDue = false
+      this.checkWriteDeadline(extras)
     }
-    this.armDeadlines()
+    this.armDeadlines(extras)
   }
 
   /** A write is blocked and its deadline has passed: report it once. */
-  private checkWriteDeadline (): void {
-    if (this.writeReported || this.pending === undefined || this.writeDeadline > environment.now()) { return }
-    this.writeReported = true
+  private checkWriteDeadline (extras: StreamExtras): void {
+    if (extras.writeReported || this.pending === undefined || extras.writeDeadline > environment.now()) { return }
+    extras.writeReported = true
     this.emit('timeout', new TimeoutError(`stream ${this.id}: write deadline passed`))
   }
-}
-
-function toTime (deadline: Deadline): number {
-  if (deadline === null || deadline === undefined) { return Infinity }
-  if (deadline instanceof Date) {
-    const time = deadline.getTime()
-    if (Number.isNaN(time)) { throw new TypeError('deadline is an invalid Date') }
-    return environment.now() + (time - Date.now())
-  }
-  if (typeof deadline !== 'number' || Number.isNaN(deadline) || deadline < 0) {
-    throw new TypeError('deadline must be a Date, or a non-negative number of milliseconds from now')
-  }
-  return deadline === 0 ? Infinity : environment.now() + deadline
 }

@@ -34,8 +34,9 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
    * error that ended it or undefined. Never rejects.
    */
   readonly closed: Promise<YamuxError | undefined>
+  /** @internal */
+  readonly core: Session
   private readonly transport: Transport
-  private readonly core: Session
   private readonly streams = new Map<number, YamuxDuplex>()
   private readonly acceptQueue: YamuxDuplex[] = []
   private readonly acceptWaiters: AcceptWaiter[] = []
@@ -246,10 +247,20 @@ export class YamuxSession extends EventEmitter<YamuxSessionEvents> {
   }
 
   private track (id: number): YamuxDuplex {
-    const stream = new YamuxDuplex(this, this.core, id)
+    const stream = this.createStream(id)
     // dropped on the session's onStreamClosed/onStreamReset/onClose
     this.streams.set(id, stream)
     return stream
+  }
+
+  /**
+   * A new stream object for stream `id` (a subclass of the session may make
+   * a subclass of YamuxDuplex).
+   *
+   * @internal
+   */
+  protected createStream (id: number): YamuxDuplex {
+    return new YamuxDuplex(this, id)
   }
 
   private shutdownError (): SessionShutdownError {

@@ -13,40 +13,32 @@ import type { YamuxError } from '../node/index.ts'
 import type { Readable, TransformCallback, Writable } from 'node:stream'
 
 /** A yamux stream: a Node.js Duplex with yamux-js's `ID()` and `close()`. */
-export type Stream = YamuxDuplex & {
+export class Stream extends YamuxDuplex {
   /** The yamux stream id (odd: opened by the client, even: by the server). */
-  ID(): number
+  ID (): number {
+    return this.id
+  }
+
   /** Half-closes the stream (sends FIN), the same as `end()`. */
-  close(): void
+  close (): void {
+    this.end()
+  }
 }
 
-/** The class of every {@link Stream}, for `instanceof`. */
-// eslint-disable-next-line @typescript-eslint/no-redeclare -- a value and a type of one name, as yamux-js's class is both
-export const Stream = YamuxDuplex
+/** The session inside the Transform: its streams are {@link Stream}s. */
+class StreamSession extends YamuxSession {
+  protected override createStream (id: number): Stream {
+    return new Stream(this, id)
+  }
+}
 
 /** Bytes the Transform's readable side and the bridge may each hold before pushing back. */
 const HIGH_WATER_MARK = 64 * 1024
 
-function streamId (this: YamuxDuplex): number {
-  return this.id
-}
-
-function halfClose (this: YamuxDuplex): void {
-  this.end()
-}
-
-/** Gives a stream yamux-js's methods (shared functions: no closure per stream). */
-function adopt (duplex: YamuxDuplex): Stream {
-  const stream = duplex as Stream
-  stream.ID = streamId
-  stream.close = halfClose
-  return stream
-}
-
 export class Session extends Transform {
   /** The settings this session runs with, in yamux-js units (seconds). */
   readonly config: ResolvedConfig
-  private readonly session: YamuxSession
+  private readonly session: StreamSession
   private readonly bridge: Bridge
   private handler: ((stream: Stream) => void) | undefined
   private accepting = false
@@ -66,7 +58,7 @@ export class Session extends Transform {
       pushOutput: (chunk) => this.push(chunk),
       endOutput: () => { this.onOutputEnded() }
     }, HIGH_WATER_MARK)
-    this.session = new YamuxSession(this.bridge, client, sessionConfig)
+    this.session = new StreamSession(this.bridge, client, sessionConfig)
     this.session.on('close', (error) => { this.onSessionClose(error) })
     this.on('pipe', (source: Readable) => { this.track(source) })
     this.on('unpipe', (source: Readable) => { this.sources.delete(source) })
@@ -90,7 +82,7 @@ export class Session extends Transform {
    * GoAway, StreamLimitError past `maxOutboundStreams` (1000) open streams.
    */
   open (): Stream {
-    return adopt(this.session.openStream())
+    return this.session.openStream() as Stream
   }
 
   /** True once close() was called or the session ended. */
@@ -158,7 +150,7 @@ export class Session extends Transform {
     this.accepting = true
     try {
       for (;;) {
-        const stream = adopt(await this.session.accept())
+        const stream = await this.session.accept() as Stream
         const handler = this.handler
         if (handler === undefined) {
           stream.destroy()

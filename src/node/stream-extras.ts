@@ -1,0 +1,47 @@
+/** The rarely needed state of a stream (deadlines, a held error, a waiting iteration), allocated on first use. */
+import { environment } from '../environment.ts'
+
+/**
+ * A deadline: milliseconds from now (`0`, `Infinity`, `null` or `undefined`
+ * clear it, like `socket.setTimeout(0)`), or a `Date` (one in the past has
+ * already passed).
+ */
+export type Deadline = number | Date | null | undefined
+
+/**
+ * What most streams never need: an idle stream holds none of it, so that
+ * thousands of open streams cost little heap.
+ */
+export class StreamExtras {
+  /** An error waiting until the application can catch it. */
+  heldError: Error | undefined = undefined
+  /** Watches for the application's first listener while an error is held. */
+  onNewListener: ((event: string | symbol) => void) | undefined = undefined
+  /** Rejects the step of an async iteration waiting for data. */
+  iterationWaiter: ((err: Error) => void) | undefined = undefined
+
+  // ---- deadlines: absolute times on the environment clock; one lazy timer ----
+  readDeadline = Infinity
+  writeDeadline = Infinity
+  /** The timer has yet to reach this deadline. */
+  readDue = false
+  writeDue = false
+  /** 'timeout' was emitted for the current write deadline. */
+  writeReported = false
+  deadlineTimer: unknown = undefined
+  deadlineTimerAt = Infinity
+}
+
+/** A {@link Deadline} as an absolute time on the environment clock (`Infinity`: none). */
+export function toTime (deadline: Deadline): number {
+  if (deadline === null || deadline === undefined) { return Infinity }
+  if (deadline instanceof Date) {
+    const time = deadline.getTime()
+    if (Number.isNaN(time)) { throw new TypeError('deadline is an invalid Date') }
+    return environment.now() + (time - Date.now())
+  }
+  if (typeof deadline !== 'number' || Number.isNaN(deadline) || deadline < 0) {
+    throw new TypeError('deadline must be a Date, or a non-negative number of milliseconds from now')
+  }
+  return deadline === 0 ? Infinity : environment.now() + deadline
+}

@@ -26,9 +26,7 @@ export class YamuxDuplex extends Duplex {
   /** Bytes the application has read and not yet returned as credit. */
   private uncredited = 0
   private flags = 0
-  /** A write waiting for send room. */
-  private pending: { data: Uint8Array, callback(err?: Error | null): void } | undefined = undefined
-  /** Deadlines, a held error, a waiting iteration: allocated on first use. */
+  /** A blocked write, deadlines, a held error, a waiting iteration: allocated on first use. */
   private extras: StreamExtras | undefined = undefined
 
   /** @internal */
@@ -144,17 +142,16 @@ export class YamuxDuplex extends Duplex {
     // a clean end, like a socket's: the readable side ends (what is
     // buffered can still be read); only a write still waiting for room fails
     this.push(null)
-    const pending = this.pending
-    this.pending = undefined
-    pending?.callback(new SessionShutdownError('session closed before this write could be sent'))
+    this.takePending()?.(new SessionShutdownError('session closed before this write could be sent'))
   }
 
   /** @internal */
   onWritable (): void {
-    const pending = this.pending
-    if (pending === undefined) { return }
-    this.pending = undefined
-    this._write(pending.data, 'binary', pending.callback)
+    const extras = this.extras
+    const data = extras?.pendingData
+    if (data === undefined) { return }
+    const callback = this.takePending()
+    if (callback !== undefined) { this._write(data, 'binary', callback) }
   }
 
   override _read (): void {
@@ -177,8 +174,10 @@ export class YamuxDuplex extends Duplex {
       while (data.byteLength > 0) {
         const taken = core.write(this.id, data)
         if (taken === 0) {
-          this.pending = { data, callback }
-          if (extras !== undefined && extras.writeDeadline !== Infinity) { this.checkWriteDeadline(extras) }
+          const more = extras ?? this.more()
+          more.pendingData = data
+          more.pendingCallback = callback
+          if (more.writeDeadline !== Infinity) { this.checkWriteDeadline(more) }
           return
         }
         data = data.subarray(taken)
@@ -213,9 +212,7 @@ export class YamuxDuplex extends Duplex {
       this.clearDeadlineTimer(extras)
       extras.readDeadline = extras.writeDeadline = Infinity
     }
-    const pending = this.pending
-    this.pending = undefined
-    pending?.callback(err ?? new StreamClosedError('stream destroyed'))
+    this.takePending()?.(err ?? new StreamClosedError('stream destroyed'))
     callback(err)
   }
 
@@ -284,6 +281,16 @@ export class YamuxDuplex extends Duplex {
     return this.extras?.heldError
   }
 
+  /** The callback of the write waiting for send room, which no longer waits. */
+  private takePending (): ((err?: Error | null) => void) | undefined {
+    const extras = this.extras
+    if (extras === undefined) { return undefined }
+    const callback = extras.pendingCallback
+    extras.pendingData = undefined
+    extras.pendingCallback = undefined
+    return callback
+  }
+
   /** The rarely needed state, allocated now if it was not yet. */
   private more (): StreamExtras {
     return (this.extras ??= new StreamExtras())
@@ -294,7 +301,7 @@ export class YamuxDuplex extends Duplex {
     for (const event of USE_EVENTS) {
       if (this.listenerCount(event) > 0) { return true }
     }
-    return this.writableLength > 0 || this.pending !== undefined || this.readableFlowing === true
+    return this.writableLength > 0 || this.extras?.pendingData !== undefined || this.readableFlowing === true
   }
 
   private deliverHeld (): void {
@@ -369,7 +376,7 @@ export class YamuxDuplex extends Duplex {
 
   /** A write is blocked and its deadline has passed: report it once. */
   private checkWriteDeadline (extras: StreamExtras): void {
-    if (extras.writeReported || this.pending === undefined || extras.writeDeadline > environment.now()) { return }
+    if (extras.writeReported || extras.pendingData === undefined || extras.writeDeadline > environment.now()) { return }
     extras.writeReported = true
     this.emit('timeout', new TimeoutError(`stream ${this.id}: write deadline passed`))
   }

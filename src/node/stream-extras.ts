@@ -1,4 +1,4 @@
-/** The rarely needed state of a stream (deadlines, a held error, a waiting iteration), allocated on first use. */
+/** The rarely needed state of a stream (a blocked write, deadlines, a held error, a waiting iteration), allocated on first use. */
 import { environment } from '../environment.ts'
 
 /**
@@ -13,6 +13,9 @@ export type Deadline = number | Date | null | undefined
  * thousands of open streams cost little heap.
  */
 export class StreamExtras {
+  /** A write waiting for send room: what is left of it, and its callback. */
+  pendingData: Uint8Array | undefined = undefined
+  pendingCallback: ((err?: Error | null) => void) | undefined = undefined
   /** An error waiting until the application can catch it. */
   heldError: Error | undefined = undefined
   /** Watches for the application's first listener while an error is held. */

@@ -10,8 +10,8 @@ import type { JsStream } from '../yamux-js/fixtures.ts'
 /** The own properties a plain Node Duplex has: whatever this Node version gives every stream. */
 const DUPLEX_KEYS = new Set(Reflect.ownKeys(new Duplex()))
 
-/** At most this many own properties of ours on a stream (id, session, and four small fields). */
-const MAX_OWN = 6
+/** At most this many own properties of ours on a stream (id, session, and three small fields). */
+const MAX_OWN = 5
 
 /** Own properties a stream has beyond a plain Duplex's, with what they hold. */
 function ownState (stream: Duplex): Map<string | symbol, unknown> {

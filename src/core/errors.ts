@@ -165,3 +165,14 @@ export class TransportClosedError extends YamuxError {
   override readonly name = 'TransportClosedError'
   constructor (message = 'the transport closed before the session ended') { super(message) }
 }
+
+/** `err` as a YamuxError: itself if it is one, else an InternalError carrying it. */
+export function toYamuxError (err: unknown): YamuxError {
+  if (err instanceof YamuxError) { return err }
+  return new InternalError(errorMessage(err), err)
+}
+
+/** The message of anything thrown. */
+export function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,6 +1,6 @@
 /**
  * A yamux session as a synchronous, sans-I/O state machine: the public API,
- * frame dispatch, stream lifecycle and session lifecycle (GoAway, ending).
+ * frame dispatch and the session's lifecycle (GoAway, ending).
  *
  * Bytes from the transport go in through {@link Session.receive}; bytes for
  * the transport come out through {@link SessionHandler.write}. The clock,
@@ -8,15 +8,17 @@
  * {@link SessionEnvironment}, so tests drive it with a virtual clock and
  * adapters (libp2p, Node.js) wrap it without knowing the protocol. The
  * concerns it composes each live in their own file: the stream table
- * (stream-table.ts), flow control (flow-control.ts), output scheduling
- * (output.ts), ping and keep-alive (keep-alive.ts) and deadlines with the
- * single timer (deadlines.ts).
+ * (stream-table.ts), stream openings and endings (stream-lifecycle.ts), flow
+ * control (flow-control.ts), output scheduling (output.ts), ping and
+ * keep-alive (keep-alive.ts) and deadlines with the single timer
+ * (deadlines.ts, session-timers.ts).
  */
 import { resolveConfig } from './config.ts'
-import { Flag, GoAwayCode } from './constants.ts'
+import { GoAwayCode } from './constants.ts'
 import { DeadlineQueue } from './deadlines.ts'
 import {
-  InternalError, RemoteGoAwayError, SessionShutdownError, StreamClosedError, TransportClosedError, TransportError, YamuxError
+  InternalError, RemoteGoAwayError, SessionShutdownError, StreamClosedError, TransportClosedError, TransportError, YamuxError,
+  errorMessage, toYamuxError
 } from './errors.ts'
 import { recordConsumed, takeCredit } from './flow-control.ts'
 import { FrameDecoder } from './frame.ts'
@@ -25,6 +27,7 @@ import { PingState } from './keep-alive.ts'
 import { Output } from './output.ts'
 import { SessionTimers } from './session-timers.ts'
 import { emptyStats } from './session-types.ts'
+import { StreamLifecycle } from './stream-lifecycle.ts'
 import { OpenState, WriteState } from './stream-record.ts'
 import { StreamTable } from './stream-table.ts'
 import type { SessionConfig } from './config.ts'
@@ -48,14 +51,13 @@ export class Session {
   private readonly output: Output
   private readonly pings = new PingState()
   private readonly timers: SessionTimers
+  private readonly life: StreamLifecycle
   /** Our streams awaiting an ACK, by `openDeadline`. */
   private readonly openDeadlines = new DeadlineQueue(s => s.openDeadline, isAwaitingAck)
   /** Streams we asked to close, by `closeDeadline`. */
   private readonly closeDeadlines = new DeadlineQueue(s => s.closeDeadline, isLive)
 
   private closed = false
-  /** Set while the session is being torn down: nothing new is started. */
-  private ending = false
   private localGoAway = false
   private remoteGoAway = false
 
@@ -70,13 +72,14 @@ export class Session {
     }
     this.streams = new StreamTable(this.config, first)
     this.output = new Output(this.env, this.handler, this.config, this.stats, this.outputHost())
+    this.life = new StreamLifecycle(this.streams, this.output, this.handler, this.env, () => this.timers)
     this.decoder = new FrameDecoder(new Inbound(this.streams, this.output, this.handler, this.inboundHost()))
     this.timers = new SessionTimers(this.env, this.config, this.output, this.pings, { open: this.openDeadlines, close: this.closeDeadlines }, {
       isClosed: () => this.closed,
       fail: (error) => { this.fail(error) },
       expireStream: (stream, error) => {
         this.output.queueReset(stream.id)
-        this.dropStream(stream, error)
+        this.life.drop(stream, error)
       },
       keepAlivePing: () => { this.sendPing(true) }
     })
@@ -127,24 +130,14 @@ export class Session {
   openStream (): number {
     if (this.closed || this.localGoAway) { throw new SessionShutdownError() }
     if (this.remoteGoAway) { throw new RemoteGoAwayError(GoAwayCode.NormalTermination) }
-    const stream = this.streams.openOutbound(this.env.now())
-    stream.pendingFlags = Flag.SYN
-    if (this.streams.ackRoom) {
-      this.activate(stream, stream.lastUpdateAt)
-    } else {
-      this.streams.hold(stream)
-    }
-    return stream.id
+    return this.life.open().id
   }
 
   /** Acknowledges an inbound stream (its ACK leaves with the next frame). */
   acceptStream (id: number): void {
     const stream = this.streams.get(id)
     if (stream === undefined || stream.openState !== OpenState.AcceptPending) { return }
-    stream.openState = OpenState.Established
-    this.streams.accepted()
-    stream.pendingFlags |= Flag.ACK
-    this.output.needUpdate(stream)
+    this.life.accept(stream)
   }
 
   /**
@@ -201,7 +194,7 @@ export class Session {
     const stream = this.streams.get(id)
     if (stream === undefined) { return }
     if (!stream.held) { this.output.queueReset(stream.id) }
-    this.forget(stream)
+    this.life.forget(stream)
   }
 
   /**
@@ -239,7 +232,7 @@ export class Session {
   goAway (): void {
     if (this.closed || this.localGoAway) { return }
     this.localGoAway = true
-    this.streams.dropHeld(stream => { this.dropStream(stream, new SessionShutdownError()) })
+    this.streams.dropHeld(stream => { this.life.drop(stream, new SessionShutdownError()) })
     this.output.goAwayWhenDrained()
   }
 
@@ -281,10 +274,10 @@ export class Session {
       return
     }
     if (!this.remoteGoAway) {
-      this.ending = true // no held open is released by the streams dropped here
+      this.life.ending = true // no held open is released by the streams dropped here
       for (const stream of [...this.streams.values()]) {
         if (!stream.readClosed) {
-          this.dropStream(stream, new TransportClosedError(`the transport closed before stream ${stream.id} received the peer's FIN`))
+          this.life.drop(stream, new TransportClosedError(`the transport closed before stream ${stream.id} received the peer's FIN`))
         }
       }
     }
@@ -314,63 +307,22 @@ export class Session {
     this.remoteGoAway = true
     // ours that never left cannot be accepted any more
     const error = new RemoteGoAwayError(code)
-    this.streams.dropHeld(stream => { this.dropStream(stream, error) })
+    this.streams.dropHeld(stream => { this.life.drop(stream, error) })
     this.handler.onGoAway(code)
   }
 
   // =====================================================================
-  // Stream lifecycle
+  // What the inbound dispatch and the output may ask of the session
   // =====================================================================
-
-  /** Puts a newly opened stream of ours on the wire (SYN with its first frame). */
-  private activate (stream: StreamRecord, now = this.env.now()): void {
-    this.streams.synSent(stream)
-    this.timers.opened(stream, now, this.streams.size)
-    if (stream.hasSendable()) { this.output.needData(stream) }
-    this.output.needUpdate(stream)
-  }
-
-  private releaseHeldOpens (): void {
-    if (this.ending) { return }
-    for (let stream = this.streams.nextReleasable(); stream !== undefined; stream = this.streams.nextReleasable()) {
-      this.activate(stream)
-    }
-  }
-
-  /** Our FIN for `stream` is on its way. */
-  private finSent (stream: StreamRecord): void {
-    stream.writeState = WriteState.FinSent
-    if (stream.readClosed) {
-      this.forget(stream)
-    } else {
-      this.timers.halfClosed(stream, this.env.now(), this.streams.size)
-    }
-  }
-
-  /** Ends a stream for a reason the owner did not cause, and tells it. */
-  private dropStream (stream: StreamRecord, error: YamuxError, remote = false): void {
-    this.forget(stream, false)
-    this.handler.onStreamReset(stream.id, error, remote)
-  }
-
-  private forget (stream: StreamRecord, notify = true): void {
-    if (stream.gone) { return }
-    this.output.dropQueue(stream)
-    if (this.streams.remove(stream)) { this.releaseHeldOpens() }
-    if (notify) { this.handler.onStreamClosed(stream.id) }
-  }
 
   private inboundHost (): InboundHost {
     return {
       client: this.client,
       now: () => this.env.now(),
       acceptInbound: (id) => this.acceptInbound(id),
-      acked: (stream) => {
-        this.streams.ackReceived(stream)
-        this.releaseHeldOpens()
-      },
-      dropStream: (stream, error, remote) => { this.dropStream(stream, error, remote) },
-      forget: (stream) => { this.forget(stream) },
+      acked: (stream) => { this.life.acked(stream) },
+      dropStream: (stream, error, remote) => { this.life.drop(stream, error, remote) },
+      forget: (stream) => { this.life.forget(stream) },
       pong: (value) => {
         this.pings.pong(value, this.env.now())
         this.timers.pingChanged()
@@ -382,7 +334,7 @@ export class Session {
   private outputHost (): OutputHost {
     return {
       takeCredit: (stream) => takeCredit(stream, this.env.now(), this.pings.srtt, this.streams.budget),
-      finSent: (stream) => { this.finSent(stream) },
+      finSent: (stream) => { this.life.finSent(stream) },
       fail: (error) => { this.fail(error) },
       ownerFailed: (stream, err) => {
         // the owner threw while handling `stream`: reset that stream only
@@ -390,7 +342,7 @@ export class Session {
         if (!stream.held) { this.output.queueReset(stream.id) }
         if (this.closed) { return }
         try {
-          this.dropStream(stream, new InternalError(`stream ${stream.id} handler threw: ${errorMessage(err)}`, err))
+          this.life.drop(stream, new InternalError(`stream ${stream.id} handler threw: ${errorMessage(err)}`, err))
         } catch { /* the owner is already failing for this stream */ }
       },
       checkStallAt: (at) => { this.timers.stallCheckAt(at) }
@@ -424,7 +376,7 @@ export class Session {
 
   private terminate (error: YamuxError | undefined): void {
     this.closed = true
-    this.ending = true
+    this.life.ending = true
     // frames after the end, even later in the chunk being decoded, are ignored
     this.decoder.stop()
     this.timers.stop()
@@ -443,13 +395,4 @@ function isAwaitingAck (stream: StreamRecord): boolean {
 
 function isLive (stream: StreamRecord): boolean {
   return !stream.gone
-}
-
-function toYamuxError (err: unknown): YamuxError {
-  if (err instanceof YamuxError) { return err }
-  return new InternalError(errorMessage(err), err)
-}
-
-function errorMessage (err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

@@ -1,7 +1,10 @@
 /**
  * The core's view of one stream: handshake state, the send queue and window,
  * and the receive window. Plain fields, no behaviour beyond bookkeeping: the
- * session decides what goes on the wire.
+ * session decides what goes on the wire. Kept small (one is held per live
+ * stream): the yes/no facts share one integer, the send queue exists only
+ * once something is queued, and idle streams hold no fractional clock
+ * readings (each would be a heap number of its own).
  */
 import { INITIAL_STREAM_WINDOW } from './constants.ts'
 
@@ -25,33 +28,34 @@ export enum WriteState {
   FinSent = 2
 }
 
+// the bits of StreamRecord.bits
+const OUTBOUND = 1
+const GONE = 2
+const HELD = 4
+const IN_DATA_LANE = 8
+const WANTS_WRITABLE = 16
+const WRITABLE_CHECK_PENDING = 32
+const WAITING_FOR_QUEUE = 64
+const READ_CLOSED = 128
+const IN_UPDATE_LANE = 256
+
 export class StreamRecord {
   readonly id: number
-  readonly outbound: boolean
   openState: OpenState
   /** SYN/ACK bits owed to the peer, sent on this stream's next frame. */
   pendingFlags = 0
-  /** Set once forgotten by the session; lazy queues skip such records. */
-  gone = false
-  /** Held back by the ACK backlog (not yet in any send lane). */
-  held = false
+  /** The yes/no facts below, one bit each. */
+  private bits: number
 
   // ---- send side ----
   /** Bytes the peer lets us send beyond what we already sent. */
   sendWindow = INITIAL_STREAM_WINDOW
-  readonly queue: Uint8Array[] = []
+  /** Writes not yet framed, oldest first from `queueHead`; created by the first write. */
+  private queue: Uint8Array[] | undefined = undefined
   queueHead = 0
   /** Bytes in `queue` not yet framed. */
   queued = 0
   writeState: WriteState = WriteState.Open
-  /** In the round-robin data lane. */
-  inDataLane = false
-  /** A write was refused in part: tell the owner when room frees up. */
-  wantsWritable = false
-  /** Queued for a room check at the end of the next flush. */
-  writableCheckPending = false
-  /** Refused by the session-wide send queue bound; in the session's waiter list. */
-  waitingForQueue = false
 
   // ---- receive side ----
   /** The window size we aim to keep granted (grows by auto-tuning). */
@@ -69,14 +73,10 @@ export class StreamRecord {
   rxPartial = 0
   /** Credit owed that is not consumption: the extra initial window. */
   creditOwed: number
-  /** Clock reading at the last window update we sent (for auto-tuning). */
+  /** Clock reading at the last window update we sent (for auto-tuning); whole ms at creation. */
   lastUpdateAt: number
-  /** The peer half-closed (FIN received). */
-  readClosed = false
-  /** In the control lane, owing a WindowUpdate (credit and/or flags). */
-  inUpdateLane = false
-  /** Clock reading at the last frame received, tracked while half-closed. */
-  lastHeardAt: number
+  /** Clock reading at the last frame received, tracked while half-closed (0 before). */
+  lastHeardAt = 0
   /** When an ACK must have arrived (ours, SYN sent). */
   openDeadline = 0
   /** When a half-closed stream of ours is reset if still silent. */
@@ -84,13 +84,45 @@ export class StreamRecord {
 
   constructor (id: number, outbound: boolean, recvWindow: number, maxRecvWindow: number, now: number) {
     this.id = id
-    this.outbound = outbound
+    this.bits = outbound ? OUTBOUND : 0
     this.openState = outbound ? OpenState.SynPending : OpenState.AcceptPending
     this.recvWindow = recvWindow
     this.maxRecvWindow = maxRecvWindow
     this.creditOwed = recvWindow - INITIAL_STREAM_WINDOW
-    this.lastUpdateAt = now
-    this.lastHeardAt = now
+    // rounded down: a fractional reading is a heap number per idle stream, and
+    // an earlier start only makes the first auto-tuning step less likely
+    this.lastUpdateAt = Math.floor(now)
+  }
+
+  /** Ours (odd ids for a client), not the peer's. */
+  get outbound (): boolean { return (this.bits & OUTBOUND) !== 0 }
+  /** Set once forgotten by the session; lazy queues skip such records. */
+  get gone (): boolean { return (this.bits & GONE) !== 0 }
+  set gone (value: boolean) { this.set(GONE, value) }
+  /** Held back by the ACK backlog (not yet in any send lane). */
+  get held (): boolean { return (this.bits & HELD) !== 0 }
+  set held (value: boolean) { this.set(HELD, value) }
+  /** In the round-robin data lane. */
+  get inDataLane (): boolean { return (this.bits & IN_DATA_LANE) !== 0 }
+  set inDataLane (value: boolean) { this.set(IN_DATA_LANE, value) }
+  /** A write was refused in part: tell the owner when room frees up. */
+  get wantsWritable (): boolean { return (this.bits & WANTS_WRITABLE) !== 0 }
+  set wantsWritable (value: boolean) { this.set(WANTS_WRITABLE, value) }
+  /** Queued for a room check at the end of the next flush. */
+  get writableCheckPending (): boolean { return (this.bits & WRITABLE_CHECK_PENDING) !== 0 }
+  set writableCheckPending (value: boolean) { this.set(WRITABLE_CHECK_PENDING, value) }
+  /** Refused by the session-wide send queue bound; in the session's waiter list. */
+  get waitingForQueue (): boolean { return (this.bits & WAITING_FOR_QUEUE) !== 0 }
+  set waitingForQueue (value: boolean) { this.set(WAITING_FOR_QUEUE, value) }
+  /** The peer half-closed (FIN received). */
+  get readClosed (): boolean { return (this.bits & READ_CLOSED) !== 0 }
+  set readClosed (value: boolean) { this.set(READ_CLOSED, value) }
+  /** In the control lane, owing a WindowUpdate (credit and/or flags). */
+  get inUpdateLane (): boolean { return (this.bits & IN_UPDATE_LANE) !== 0 }
+  set inUpdateLane (value: boolean) { this.set(IN_UPDATE_LANE, value) }
+
+  private set (bit: number, value: boolean): void {
+    this.bits = value ? this.bits | bit : this.bits & ~bit
   }
 
   /** Bytes a write may add to the queue now. */
@@ -102,13 +134,13 @@ export class StreamRecord {
   }
 
   enqueue (data: Uint8Array): void {
-    this.queue.push(data)
+    (this.queue ??= []).push(data)
     this.queued += data.byteLength
   }
 
   /** Bytes left in the oldest queued write. */
   headLength (): number {
-    return this.queued === 0 ? 0 : this.queue[this.queueHead].byteLength
+    return this.queued === 0 ? 0 : this.queue![this.queueHead].byteLength
   }
 
   /**
@@ -117,7 +149,7 @@ export class StreamRecord {
    * writes, so the peer sees the writer's boundaries up to the frame size.
    */
   takeHead (n: number): Uint8Array {
-    const queue = this.queue
+    const queue = this.queue!
     const head = queue[this.queueHead]
     this.queued -= n
     if (n < head.byteLength) {
@@ -136,7 +168,7 @@ export class StreamRecord {
   }
 
   clearQueue (): void {
-    this.queue.length = 0
+    this.queue = undefined
     this.queueHead = 0
     this.queued = 0
   }

@@ -64,3 +64,23 @@ describe('stream table', () => {
     expect(t.nextReleasable()).to.equal(undefined)
   })
 })
+
+describe('stream record', () => {
+  it('an idle record is small: no queue array, no fractional clock reading, one field for its flags', () => {
+    const t = table()
+    const record = t.openOutbound(1234.5678)
+    const fields = Object.entries(record)
+    // 27 fields before the yes/no facts were packed and the queue made lazy
+    expect(fields.length).to.be.at.most(19)
+    for (const [name, value] of fields) {
+      expect(Array.isArray(value), `${name} holds an array`).to.equal(false)
+      if (typeof value === 'number') { expect(Number.isInteger(value), `${name} = ${value}`).to.equal(true) }
+    }
+    // the packed flags still read and write one by one
+    record.held = true
+    record.readClosed = true
+    expect([record.outbound, record.held, record.readClosed, record.gone]).to.deep.equal([true, true, true, false])
+    record.held = false
+    expect([record.held, record.readClosed]).to.deep.equal([false, true])
+  })
+})

@@ -33,6 +33,9 @@ describe('session endings: the transport closing', () => {
     h.session.transportClosed()
     expect(h.peer.log(1).reset?.name).to.equal('TransportClosedError')
     expect(h.peer.log(ours).reset?.name).to.equal('TransportClosedError')
+    // one error object for all of them: a stack trace per stream made a
+    // connection with thousands of streams slow to close
+    expect(h.peer.log(1).reset).to.equal(h.peer.log(ours).reset)
     expect(h.peer.log(3).reset).to.equal(undefined)
     expect(h.peer.log(3).remoteClosed).to.equal(true)
     expect(h.peer.closed).to.equal(true)

@@ -5,6 +5,7 @@
  */
 import { StreamBufferError, StreamMessageEvent, StreamStateError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { ChunkQueue } from '../chunk-queue.ts'
 import { LeanEventTarget } from './events.ts'
 import type { Session } from '../core/session.ts'
 import type { AbortOptions, Logger, MessageStreamDirection, MessageStreamEvents, MessageStreamReadStatus, MessageStreamStatus, MessageStreamWriteStatus } from '@libp2p/interface'
@@ -37,9 +38,16 @@ export const NEEDS_DRAIN = 4
 export const WATCHED = 8
 const FLUSH_SCHEDULED = 16
 
+/**
+ * Waiting chunks keep their boundaries up to this many; past it, small ones
+ * are packed together (see chunk-queue.ts), so a flood of tiny frames costs
+ * the bytes it carries, not an object per frame.
+ */
+const KEEP_SEPARATE = 64
+
 /** One running async iteration. Its queue is used only beside other readers. */
 interface Reader {
-  queue: Array<Uint8Array | Uint8ArrayList>
+  queue: ChunkQueue<Uint8Array | Uint8ArrayList> | undefined
   bytes: number
   wake: (() => void) | undefined
   error: Error | undefined
@@ -57,8 +65,8 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
   protected readonly session: Session
   protected readonly owner: StreamOwner
   protected flags: number
-  /** Received data not yet handed out, oldest first, and its size. */
-  private buffered: Uint8Array[] | undefined = undefined
+  /** Received data not yet handed out, oldest first (created when first needed), and its size. */
+  private buffered: ChunkQueue<Uint8Array> | undefined = undefined
   protected bufferedBytes = 0
   /**
    * The credit ledger: bytes the peer sent that were not credited back. It
@@ -123,24 +131,25 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
   }
 
   private append (data: Uint8Array): void {
-    (this.buffered ??= []).push(data)
+    (this.buffered ??= new ChunkQueue(KEEP_SEPARATE)).append(data)
     this.bufferedBytes += data.byteLength
   }
 
   /** Takes everything buffered, as one chunk. */
   private takeBuffered (): Uint8Array | Uint8ArrayList {
-    const chunks = this.buffered ?? []
-    this.buffered = undefined
+    const chunks = this.buffered?.takeAll() ?? []
     this.bufferedBytes = 0
     return chunks.length === 1 ? chunks[0] : new Uint8ArrayList(...chunks)
   }
 
-  /** Takes the oldest chunk (an iteration yields what arrived as it arrived, as it would from listeners). */
+  /**
+   * Takes the oldest chunk (an iteration yields what arrived as it arrived,
+   * as it would from listeners, except that tiny chunks past the first
+   * KEEP_SEPARATE waiting come packed together).
+   */
   private takeFirst (): Uint8Array {
-    const chunks = this.buffered ?? []
-    const chunk = chunks.shift() ?? new Uint8Array(0)
+    const chunk = this.buffered?.shift() ?? new Uint8Array(0)
     this.bufferedBytes -= chunk.byteLength
-    if (chunks.length === 0) { this.buffered = undefined }
     return chunk
   }
 
@@ -168,7 +177,7 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
     const readers = this.readers
     if (readers !== undefined) {
       for (const reader of readers) {
-        reader.queue.push(data)
+        (reader.queue ??= new ChunkQueue(KEEP_SEPARATE)).append(data)
         reader.bytes += data.byteLength
         reader.wake?.()
       }
@@ -215,8 +224,12 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
     }
     if (data.byteLength === 0) { return }
     const chunks = data instanceof Uint8Array ? [data] : [...data]
-    const buffered = this.buffered ?? []
-    this.buffered = front ? [...chunks, ...buffered] : [...buffered, ...chunks]
+    const buffered = (this.buffered ??= new ChunkQueue(KEEP_SEPARATE))
+    if (front) {
+      for (let i = chunks.length - 1; i >= 0; i--) { buffered.unshift(chunks[i]) }
+    } else {
+      for (const chunk of chunks) { buffered.append(chunk) }
+    }
     this.bufferedBytes += data.byteLength
     this.scheduleFlush()
   }
@@ -254,11 +267,11 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
 
   /** Drops everything received and not read, returning its credit. */
   protected discardReadable (): void {
-    this.buffered = undefined
+    this.buffered?.clear()
     this.bufferedBytes = 0
     if (this.readers !== undefined) {
       for (const reader of this.readers) {
-        reader.queue = []
+        reader.queue = undefined
         reader.bytes = 0
       }
     }
@@ -282,13 +295,13 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
    */
   async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array | Uint8ArrayList> {
     if (this.readStatus !== 'readable' && this.readStatus !== 'paused') { return }
-    const reader: Reader = { queue: [], bytes: 0, wake: undefined, error: undefined }
+    const reader: Reader = { queue: undefined, bytes: 0, wake: undefined, error: undefined }
     const readers = (this.readers ??= [])
     readers.push(reader)
     if (readers.length > 1) { this.scheduleFlush() }
     try {
       for (;;) {
-        const queued = reader.queue.shift()
+        const queued = reader.queue?.shift()
         if (queued !== undefined) {
           reader.bytes -= queued.byteLength
           this.settle()
@@ -309,7 +322,7 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
     } finally {
       readers.splice(readers.indexOf(reader), 1)
       if (readers.length === 0 && this.readers === readers) { this.readers = undefined }
-      reader.queue = []
+      reader.queue = undefined
       reader.bytes = 0
       this.settle()
     }

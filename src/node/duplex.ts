@@ -1,5 +1,6 @@
 /** One yamux stream as a Node.js Duplex: back-pressure both ways, errors the application can always catch, deadlines. */
 import { Duplex, finished } from 'node:stream'
+import { ChunkQueue, PACK_BELOW } from '../chunk-queue.ts'
 import { SessionShutdownError, StreamClosedError, TimeoutError } from '../core/errors.ts'
 import { environment } from '../environment.ts'
 import { StreamExtras, toTime } from './stream-extras.ts'
@@ -7,6 +8,9 @@ import type { YamuxSession } from './session.ts'
 import type { Deadline } from './stream-extras.ts'
 
 export type { Deadline } from './stream-extras.ts'
+
+/** Pushed to end a `_read()` that has nothing to give (Node's documented `push('')` effect). */
+const NOTHING = new Uint8Array(0)
 
 /** Listening to any of these means the application uses the stream (and may get its error). */
 const USE_EVENTS = ['error', 'data', 'readable', 'end', 'close', 'finish', 'drain']
@@ -16,6 +20,8 @@ const USE_EVENTS = ['error', 'data', 'readable', 'end', 'close', 'finish', 'drai
 const FINISHED = 1
 /** The application holds it (its `accept()`/`open()` resolved). */
 const HANDED_OUT = 2
+/** `_read()` found nothing to give: the next chunk goes to the Readable at once. */
+const READ_WANTED = 4
 
 /** One yamux stream as a Node.js Duplex. */
 export class YamuxDuplex extends Duplex {
@@ -90,12 +96,35 @@ export class YamuxDuplex extends Duplex {
   /** @internal */
   onData (data: Uint8Array): void {
     this.uncredited += data.byteLength
-    this.push(data)
+    const staged = this.extras?.staged
+    if (staged === undefined || staged.bytes === 0) {
+      // the common case: the reader is waiting (or the chunk is large): no copy
+      if ((this.flags & READ_WANTED) !== 0 || this.readableLength === 0 || data.byteLength >= PACK_BELOW) {
+        this.flags &= ~READ_WANTED
+        this.push(data)
+        return
+      }
+    }
+    // Node's Readable buffer holds an object per chunk (~120 B of heap per
+    // one-byte frame): small chunks that come while it holds data wait
+    // packed, and go to it as a few chunks when it asks for more
+    (this.more().staged ??= new ChunkQueue(0)).append(data)
+    // a large chunk goes on at once, behind what was staged
+    if (data.byteLength >= PACK_BELOW || (this.flags & READ_WANTED) !== 0) { this.pushStaged() }
   }
 
   /** @internal */
   onRemoteClose (): void {
+    this.pushStaged()
     this.push(null)
+  }
+
+  /** Hands what is staged to the Readable. */
+  private pushStaged (): void {
+    const staged = this.extras?.staged
+    if (staged === undefined || staged.bytes === 0) { return }
+    this.flags &= ~READ_WANTED
+    for (const chunk of staged.takeAll()) { this.push(chunk) }
   }
 
   /**
@@ -141,6 +170,7 @@ export class YamuxDuplex extends Duplex {
     if (this.destroyed || this.heldError !== undefined) { return }
     // a clean end, like a socket's: the readable side ends (what is
     // buffered can still be read); only a write still waiting for room fails
+    this.pushStaged()
     this.push(null)
     this.takePending()?.(new SessionShutdownError('session closed before this write could be sent'))
   }
@@ -159,6 +189,15 @@ export class YamuxDuplex extends Duplex {
     if (this.uncredited > 0) {
       this.session.core.consume(this.id, this.uncredited)
       this.uncredited = 0
+    }
+    if ((this.extras?.staged?.bytes ?? 0) > 0) {
+      this.pushStaged()
+    } else if (this.readableLength > 0) {
+      // end this read without data, so the reader's next read() calls
+      // _read() again: what arrives meanwhile waits packed in `staged`
+      this.push(NOTHING)
+    } else {
+      this.flags |= READ_WANTED
     }
   }
 
@@ -208,8 +247,9 @@ export class YamuxDuplex extends Duplex {
     this.flags |= FINISHED
     const extras = this.extras
     if (extras !== undefined) {
+      extras.staged = undefined
       this.stopWatchingListeners(extras)
-      this.clearDeadlineTimer(extras)
+      extras.clearDeadlineTimer()
       extras.readDeadline = extras.writeDeadline = Infinity
     }
     this.takePending()?.(err ?? new StreamClosedError('stream destroyed'))
@@ -331,27 +371,7 @@ export class YamuxDuplex extends Duplex {
 
   /** Arms the one timer at the earliest deadline not yet reached. */
   private armDeadlines (extras: StreamExtras): void {
-    if (this.destroyed) { return }
-    const now = environment.now()
-    let at = Infinity
-    if (extras.readDue && extras.readDeadline < at) { at = extras.readDeadline }
-    if (extras.writeDue && extras.writeDeadline < at) { at = extras.writeDeadline }
-    if (at === extras.deadlineTimerAt) { return }
-    this.clearDeadlineTimer(extras)
-    if (at === Infinity) { return }
-    extras.deadlineTimerAt = at
-    extras.deadlineTimer = environment.setTimer(() => {
-      extras.deadlineTimer = undefined
-      extras.deadlineTimerAt = Infinity
-      this.onDeadline(extras)
-    }, Math.max(at - now, 0))
-  }
-
-  private clearDeadlineTimer (extras: StreamExtras): void {
-    if (extras.deadlineTimer === undefined) { return }
-    environment.clearTimer(extras.deadlineTimer)
-    extras.deadlineTimer = undefined
-    extras.deadlineTimerAt = Infinity
+    if (!this.destroyed) { extras.armDeadlines(() => { this.onDeadline(extras) }) }
   }
 
   private onDeadline (extras: StreamExtras): void {
@@ -360,7 +380,7 @@ export class YamuxDuplex extends Duplex {
     if (extras.readDue && extras.readDeadline <= now) {
       extras.readDue = false
       // a read is blocked: the application waits for data and none is here
-      if (this.readableLength === 0 && !this.readableEnded &&
+      if (this.readableLength === 0 && (extras.staged?.bytes ?? 0) === 0 && !this.readableEnded &&
           (extras.iterationWaiter !== undefined || this.readableFlowing === true || this.listenerCount('readable') > 0)) {
         const error = this.readTimeout()
         this.rejectIteration(error)

@@ -1,5 +1,6 @@
-/** The rarely needed state of a stream (a blocked write, deadlines, a held error, a waiting iteration), allocated on first use. */
+/** The rarely needed state of a stream (a blocked write, deadlines and their timer, a held error, a waiting iteration, staged small chunks), allocated on first use. */
 import { environment } from '../environment.ts'
+import type { ChunkQueue } from '../chunk-queue.ts'
 
 /**
  * A deadline: milliseconds from now (`0`, `Infinity`, `null` or `undefined`
@@ -22,6 +23,8 @@ export class StreamExtras {
   onNewListener: ((event: string | symbol) => void) | undefined = undefined
   /** Rejects the step of an async iteration waiting for data. */
   iterationWaiter: ((err: Error) => void) | undefined = undefined
+  /** Small received chunks packed while the Readable's buffer held data (see `YamuxDuplex.onData`). */
+  staged: ChunkQueue | undefined = undefined
 
   // ---- deadlines: absolute times on the environment clock; one lazy timer ----
   readDeadline = Infinity
@@ -33,6 +36,29 @@ export class StreamExtras {
   writeReported = false
   deadlineTimer: unknown = undefined
   deadlineTimerAt = Infinity
+
+  /** Arms the one timer at the earliest deadline not yet reached (`onDeadline` runs when it fires). */
+  armDeadlines (onDeadline: () => void): void {
+    let at = Infinity
+    if (this.readDue && this.readDeadline < at) { at = this.readDeadline }
+    if (this.writeDue && this.writeDeadline < at) { at = this.writeDeadline }
+    if (at === this.deadlineTimerAt) { return }
+    this.clearDeadlineTimer()
+    if (at === Infinity) { return }
+    this.deadlineTimerAt = at
+    this.deadlineTimer = environment.setTimer(() => {
+      this.deadlineTimer = undefined
+      this.deadlineTimerAt = Infinity
+      onDeadline()
+    }, Math.max(at - environment.now(), 0))
+  }
+
+  clearDeadlineTimer (): void {
+    if (this.deadlineTimer === undefined) { return }
+    environment.clearTimer(this.deadlineTimer)
+    this.deadlineTimer = undefined
+    this.deadlineTimerAt = Infinity
+  }
 }
 
 /** A {@link Deadline} as an absolute time on the environment clock (`Infinity`: none). */

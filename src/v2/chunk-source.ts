@@ -6,12 +6,15 @@
  * releases the session's transport back-pressure.
  */
 import { Uint8ArrayList } from 'uint8arraylist'
+import { ChunkQueue } from '../chunk-queue.ts'
 
 export interface ChunkSourceInit {
   /**
    * True: a pull takes every queued chunk as one item (the muxer's output).
    * False: one chunk per pull, each as a Uint8ArrayList (a stream's payload,
-   * message boundaries as they arrived).
+   * message boundaries as they arrived while few chunks wait; past
+   * KEEP_SEPARATE waiting, small chunks are packed together so that a flood
+   * of tiny frames costs its bytes, not an object per frame: chunk-queue.ts).
    */
   coalesce: boolean
   /** The consumer took `bytes` bytes. */
@@ -25,13 +28,15 @@ export interface ChunkSourceInit {
 
 type Item = Uint8Array | Uint8ArrayList
 
+/** Waiting chunks of a stream's payload that keep their boundaries before small ones are packed. */
+const KEEP_SEPARATE = 64
+
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
 
 export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
   /** Bytes queued and not yet pulled. */
   bytes = 0
-  private chunks: Uint8Array[] = []
-  private head = 0
+  private readonly chunks: ChunkQueue<Uint8Array>
   private ended = false
   private abandoned = false
   private error: Error | undefined
@@ -45,6 +50,8 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
 
   constructor (init: ChunkSourceInit) {
     this.init = init
+    // the muxer's output is taken whole at each pull: nothing to pack
+    this.chunks = new ChunkQueue(init.coalesce ? Infinity : KEEP_SEPARATE)
   }
 
   /** True once `end()` was called or the consumer stopped. */
@@ -52,10 +59,10 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     return this.ended
   }
 
-  /** Queues a chunk (kept by reference). Ignored after the end. */
+  /** Queues a chunk (by reference, or packed if it is small and many wait). Ignored after the end, or if empty. */
   push (chunk: Uint8Array): void {
-    if (this.ended) { return }
-    this.chunks.push(chunk)
+    if (this.ended || chunk.byteLength === 0) { return }
+    this.chunks.append(chunk)
     this.bytes += chunk.byteLength
     const waiter = this.waiter
     if (waiter !== undefined) {
@@ -73,7 +80,7 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     this.ended = true
     this.error = error
     const waiter = this.waiter
-    if (waiter !== undefined && this.bytes === 0 && this.head === this.chunks.length) {
+    if (waiter !== undefined && this.chunks.bytes === 0) {
       this.waiter = undefined
       this.settleEnd(waiter)
     }
@@ -90,7 +97,7 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
 
   async next (): Promise<IteratorResult<Item, undefined>> {
     this.started = true
-    if (this.head < this.chunks.length) { return this.take() }
+    if (this.chunks.bytes > 0) { return this.take() }
     if (this.ended) {
       this.finish()
       if (this.error !== undefined && !this.abandoned) {
@@ -124,23 +131,12 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
   private take (): IteratorResult<Item, undefined> {
     let value: Item
     let bytes: number
-    if (this.init.coalesce && this.chunks.length - this.head > 1) {
-      const list = new Uint8ArrayList()
-      for (let i = this.head; i < this.chunks.length; i++) { list.append(this.chunks[i]) }
+    if (this.init.coalesce && this.chunks.objects > 1) {
+      const list = new Uint8ArrayList(...this.chunks.takeAll())
       value = list
       bytes = list.byteLength
-      this.chunks = []
-      this.head = 0
     } else {
-      const chunk = this.chunks[this.head]
-      this.chunks[this.head++] = EMPTY
-      if (this.head === this.chunks.length) {
-        this.chunks = []
-        this.head = 0
-      } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
-        this.chunks = this.chunks.slice(this.head)
-        this.head = 0
-      }
+      const chunk = this.chunks.shift() as Uint8Array
       value = this.init.coalesce ? chunk : new Uint8ArrayList(chunk)
       bytes = chunk.byteLength
     }
@@ -172,8 +168,7 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     if (this.abandoned) { return }
     this.abandoned = true
     const dropped = this.bytes
-    this.chunks = []
-    this.head = 0
+    this.chunks.clear()
     this.bytes = 0
     const wasEnded = this.ended
     this.ended = true
@@ -184,5 +179,3 @@ export class ChunkSource implements AsyncGenerator<Item, void, unknown> {
     if (!wasEnded || dropped > 0) { this.init.onAbandon?.(dropped) }
   }
 }
-
-const EMPTY = new Uint8Array(0)

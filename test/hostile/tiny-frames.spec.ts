@@ -224,6 +224,49 @@ describe('a flood of one-byte frames to an unread stream', function () {
     await until(() => windowUpdates(peer.wire()) > 0)
   })
 
+  /** A paused-mode reader takes tiny frames that keep arriving in pieces while it reads. */
+  async function pausedReader (consumer: 'for await' | "'readable' and read()"): Promise<void> {
+    const peer = await tcpPeer()
+    cleanups.push(() => { peer.done() })
+    const session = Server(peer.serverSocket, { enableKeepAlive: false })
+    const credit = creditSpy((session as any).core)
+    const accepted = session.accept()
+    const fin = new Uint8Array(HEADER_LENGTH)
+    encodeHeaderInto(fin, 0, FrameType.WindowUpdate, Flag.FIN, STREAM, 0)
+    const sending = (async () => {
+      // in pieces, with turns of the event loop between: frames keep
+      // arriving while the reader holds data, takes it and waits again
+      for (const read of reads(bytes)) {
+        peer.client.write(read)
+        await new Promise(resolve => setTimeout(resolve, 0))
+      }
+      peer.client.write(fin)
+    })()
+    const stream = await accepted
+    stream.on('error', () => {})
+    const chunks: Uint8Array[] = []
+    if (consumer === 'for await') {
+      for await (const chunk of stream) { chunks.push(chunk) }
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        stream.on('readable', () => {
+          for (let chunk = stream.read(); chunk !== null; chunk = stream.read()) { chunks.push(chunk) }
+        })
+        stream.once('end', resolve)
+        stream.once('error', reject)
+      })
+    }
+    await sending
+    expectPattern(chunks)
+    expect(credit.total).to.be.at.most(FRAMES)
+  }
+
+  for (const consumer of ['for await', "'readable' and read()"] as const) {
+    it(`Node.js API: tiny frames arriving while a paused-mode reader (${consumer}) reads all come through, then the end`, async () => {
+      await pausedReader(consumer)
+    })
+  }
+
   it('yamux-js API over TCP: heap follows the bytes; all read back, in order, all credited', async () => {
     const peer = await tcpPeer()
     cleanups.push(() => { peer.done() })

@@ -74,8 +74,11 @@ export interface FrameSink {
    * stops decoding before any of the payload is looked at.
    */
   onHeader(header: FrameHeader): void
-  /** A piece of the current Data frame's payload: a view into the input chunk. */
-  onPayload(header: FrameHeader, piece: Uint8Array): void
+  /**
+   * A piece of the current Data frame's payload: a view into the input chunk.
+   * `more` is true when the frame goes on past this chunk.
+   */
+  onPayload(header: FrameHeader, piece: Uint8Array, more: boolean): void
   /** The current frame (header and whole payload) is complete. */
   onFrameEnd(header: FrameHeader): void
 }
@@ -133,7 +136,7 @@ export class FrameDecoder {
         this.payloadLeft -= n
         const piece = chunk.subarray(pos, pos + n)
         pos += n
-        this.sink.onPayload(current, piece)
+        this.sink.onPayload(current, piece, this.payloadLeft > 0)
         if (this.payloadLeft === 0) {
           this.current = undefined
           this.sink.onFrameEnd(current)

@@ -68,13 +68,13 @@ export class Inbound implements FrameSink {
     }
   }
 
-  onPayload (_header: FrameHeader, piece: Uint8Array): void {
+  onPayload (_header: FrameHeader, piece: Uint8Array, more: boolean): void {
     const stream = this.rxStream
     if (stream === undefined || stream.gone) { return }
     stream.rxPartial += piece.byteLength
     // the owner may hold a piece (a paused reader): a small view must not pin
     // the whole read it came from, so copy pieces under a quarter of it
-    this.handler.onData(stream.id, piece.byteLength * 4 < piece.buffer.byteLength ? piece.slice() : piece)
+    this.handler.onData(stream.id, piece.byteLength * 4 < piece.buffer.byteLength ? piece.slice() : piece, more)
   }
 
   onFrameEnd (header: FrameHeader): void {

@@ -43,8 +43,12 @@ export interface SessionHandler {
    * Payload for stream `id`. It may be kept: it is either a view that is most
    * of the chunk it came from, or a copy (small pieces of large reads are
    * copied so a held piece never pins a much larger transport buffer).
+   * `more` is true when the frame this piece belongs to goes on in a later
+   * chunk from the transport (a read cut it): an owner may hold the piece
+   * and hand it on together with the rest, one delivery per frame. Its
+   * credit is held back until the frame ends anyway.
    */
-  onData(id: number, data: Uint8Array): void
+  onData(id: number, data: Uint8Array, more: boolean): void
   /** The peer half-closed stream `id` (FIN): no more data will arrive. */
   onRemoteClose(id: number): void
   /**

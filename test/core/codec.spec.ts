@@ -106,6 +106,21 @@ describe('frame codec', () => {
     expect(pieces[0].byteOffset).to.equal(bytes.byteOffset + HEADER_LENGTH)
   })
 
+  it('says whether the frame goes on past each piece (a read that cut the frame)', () => {
+    const payload = new Uint8Array(1000).fill(7)
+    const bytes = concat([
+      encodeFrame({ type: FrameType.Data, flags: 0, streamId: 1, length: payload.byteLength }, payload),
+      encodeFrame({ type: FrameType.Data, flags: 0, streamId: 3, length: 10 }, payload.subarray(0, 10))
+    ])
+    const seen: Array<[number, number, boolean]> = []
+    const decoder = new FrameDecoder({ onHeader () {}, onPayload (h, p, more) { seen.push([h.streamId, p.byteLength, more]) }, onFrameEnd () {} })
+    // reads of 400, 700 and the rest: the first frame is cut twice, the second arrives whole
+    decoder.push(bytes.subarray(0, 400))
+    decoder.push(bytes.subarray(400, 1100))
+    decoder.push(bytes.subarray(1100))
+    expect(seen).to.deep.equal([[1, 388, true], [1, 612, false], [3, 10, false]])
+  })
+
   it('validates a header before any of its payload arrives, and never buffers it', () => {
     const seen: FrameHeader[] = []
     const decoder = new FrameDecoder({

@@ -28,6 +28,8 @@ export const YAMUX_MUXER: unique symbol = Symbol.for('libp2p-yamux/muxer')
 
 /** libp2p's default bound on a stream's unread bytes. */
 const DEFAULT_MAX_READ_BUFFER_LENGTH = 4 * 1024 * 1024
+/** A frame cut by transport reads is joined for one delivery up to this size. */
+const MAX_JOINED_FRAME = 256 * 1024
 
 export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>> implements StreamMuxer<YamuxStream>, StreamOwner {
   readonly protocol = PROTOCOL
@@ -41,6 +43,14 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
   /** Inbound streams that arrived before anything listened for 'stream'. */
   private earlyStreams: YamuxStream[] = []
   private readonly idle = new IdleWatch()
+  /**
+   * Pieces of the frame a transport read cut, held until its last piece so
+   * the stream gets the frame in one delivery (as it gets uncut frames), not
+   * one per read. Frames arrive one after another, so one frame at a time.
+   */
+  private cut: Uint8Array[] | undefined = undefined
+  private cutId = 0
+  private cutBytes = 0
 
   constructor (maConn: MessageStream, options: ResolvedOptions) {
     super()
@@ -186,7 +196,13 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
       write: (chunks) => this.maConn.send(chunks.length === 1 ? chunks[0] : new Uint8ArrayList(...chunks)),
       queuedBytes: () => this.maConn.writeBufferLength,
       onStream: (id) => { this.onRemoteStream(id) },
-      onData: (id, data) => { streams.get(id)?.onData(data) },
+      onData: (id, data, more) => {
+        if (!more && this.cutBytes === 0) {
+          streams.get(id)?.onData(data) // the common case: a whole frame, or its only piece
+        } else {
+          this.onCutPiece(id, data, more)
+        }
+      },
       onRemoteClose: (id) => { streams.get(id)?.onRemoteCloseWrite() },
       onStreamReset: (id, error, remote) => {
         const stream = streams.get(id)
@@ -200,6 +216,24 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
       onGoAway: (code) => { this.log('remote sent GoAway(%d): no new streams', code) },
       onClose: (error) => { this.onSessionClosed(error) }
     }
+  }
+
+  /** A piece of a frame cut by a read (`more`), or the last piece of one. */
+  private onCutPiece (id: number, data: Uint8Array, more: boolean): void {
+    if (this.cut !== undefined && this.cutId !== id) {
+      // the stream whose frame was cut ended meanwhile: its pieces go nowhere
+      this.cut = undefined
+      this.cutBytes = 0
+    }
+    (this.cut ??= []).push(data)
+    this.cutId = id
+    this.cutBytes += data.byteLength
+    // a large frame is still handed on as it comes, at least every MAX_JOINED_FRAME bytes
+    if (more && this.cutBytes < MAX_JOINED_FRAME) { return }
+    const pieces = this.cut
+    this.cut = undefined
+    this.cutBytes = 0
+    this.byId.get(id)?.onData(pieces.length === 1 ? pieces[0] : new Uint8ArrayList(...pieces))
   }
 
   private onRemoteStream (id: number): void {
@@ -219,6 +253,8 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
 
   private onSessionClosed (error?: YamuxError): void {
     this.idle.stop()
+    this.cut = undefined
+    this.cutBytes = 0
     if (error === undefined) {
       // a clean end (our close(), or the transport's once unfinished streams failed)
       for (const stream of this.streams) { stream.onTransportClosed() }

@@ -105,8 +105,8 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
     }
   }
 
-  /** The session delivered `data` for this stream. */
-  onData (data: Uint8Array): void {
+  /** The session delivered `data` for this stream (a list: the pieces of one frame a read cut). */
+  onData (data: Uint8Array | Uint8ArrayList): void {
     if ((this.flags & WATCHED) !== 0) { this.owner.streamActive(this) }
     this.uncredited += data.byteLength
     if (this.readStatus === 'closing' || this.readStatus === 'closed') {
@@ -121,7 +121,11 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
       this.deliver(data) // the common case: straight to the listeners, no buffer
       return
     }
-    this.append(data)
+    if (data instanceof Uint8Array) {
+      this.append(data)
+    } else {
+      for (const piece of data) { this.append(piece) }
+    }
     this.flush()
   }
 

@@ -103,6 +103,20 @@ interface TcpPeer {
   done(): void
 }
 
+/** Reads every flooded byte back from a libp2p stream: in order, all credited, and a window update went out. */
+async function readBack (source: AsyncIterable<Uint8Array | Uint8ArrayList>, credit: { total: number }, wire: Uint8ArrayList): Promise<void> {
+  const chunks: Uint8Array[] = []
+  let got = 0
+  for await (const chunk of source) {
+    chunks.push(chunk.subarray())
+    got += chunk.byteLength
+    if (got >= FRAMES) { break }
+  }
+  expectPattern(chunks)
+  expect(credit.total).to.equal(FRAMES)
+  await until(() => windowUpdates(wire.subarray()) > 0)
+}
+
 async function tcpPeer (): Promise<TcpPeer> {
   const listener = net.createServer()
   await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
@@ -152,16 +166,7 @@ describe('a flood of one-byte frames to an unread stream', function () {
     expect(stream.readBufferLength).to.equal(FRAMES)
     expect(held, `heap held for ${FRAMES} bytes`).to.be.lessThan(HEAP_LIMIT)
 
-    const chunks: Uint8Array[] = []
-    let got = 0
-    for await (const chunk of stream) {
-      chunks.push(chunk.subarray())
-      got += chunk.byteLength
-      if (got >= FRAMES) { break }
-    }
-    expectPattern(chunks)
-    expect(credit.total).to.equal(FRAMES)
-    await until(() => windowUpdates(wire.subarray()) > 0)
+    await readBack(stream, credit, wire)
   })
 
   it('libp2p v2: heap follows the bytes; all read back, in order, all credited', async () => {
@@ -189,16 +194,7 @@ describe('a flood of one-byte frames to an unread stream', function () {
     expect(inbound).to.have.length(1)
     expect(held, `heap held for ${FRAMES} bytes`).to.be.lessThan(HEAP_LIMIT)
 
-    const chunks: Uint8Array[] = []
-    let got = 0
-    for await (const chunk of inbound[0].source) {
-      chunks.push(chunk.subarray())
-      got += chunk.byteLength
-      if (got >= FRAMES) { break }
-    }
-    expectPattern(chunks)
-    expect(credit.total).to.equal(FRAMES)
-    await until(() => windowUpdates(wire.subarray()) > 0)
+    await readBack(inbound[0].source, credit, wire)
   })
 
   it('Node.js API over TCP: heap follows the bytes; all read back, in order, all credited', async () => {

@@ -1,10 +1,8 @@
 /** What an idle stream holds, for both Node APIs: no per-stream objects, closures or listeners beyond Node's Duplex. */
-import net from 'node:net'
 import { Duplex } from 'node:stream'
 import { expect } from 'aegir/chai'
-import { Client, Server } from '../../src/node/index.ts'
+import { tcpPair } from '../fixtures/node-peers.ts'
 import { IMPLS, connect } from '../yamux-js/fixtures.ts'
-import type { YamuxSession } from '../../src/node/index.ts'
 import type { JsStream } from '../yamux-js/fixtures.ts'
 
 /** The own properties a plain Node Duplex has: whatever this Node version gives every stream. */
@@ -31,18 +29,6 @@ function expectLean (stream: Duplex, session: object): void {
   expect(stream.eventNames(), 'listeners on an idle stream').to.deep.equal([])
 }
 
-async function tcpPair (): Promise<{ client: YamuxSession, server: YamuxSession, close(): void }> {
-  const listener = net.createServer()
-  await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
-  const port = (listener.address() as net.AddressInfo).port
-  const accepted = new Promise<net.Socket>(resolve => listener.once('connection', resolve))
-  const socket = net.connect(port, '127.0.0.1')
-  const serverSocket = await accepted
-  const client = Client(socket, { enableKeepAlive: false })
-  const server = Server(serverSocket, { enableKeepAlive: false })
-  return { client, server, close: () => { void client.close(); void server.close(); listener.close() } }
-}
-
 describe('idle streams hold little state', () => {
   it('libp2p-yamux/node: an opened and an accepted stream', async () => {
     const { client, server, close } = await tcpPair()
@@ -58,7 +44,7 @@ describe('idle streams hold little state', () => {
       opened.setWriteDeadline(undefined)
       expectLean(opened, client)
     } finally {
-      close()
+      await close()
     }
   })
 

@@ -1,20 +1,7 @@
 import { createHash } from 'node:crypto'
-import net from 'node:net'
 import { expect } from 'aegir/chai'
-import { Client, Server } from '../../src/node/index.ts'
-import type { YamuxDuplex, YamuxSession } from '../../src/node/index.ts'
-
-async function tcpPair (): Promise<{ client: YamuxSession, server: YamuxSession, close(): void }> {
-  const listener = net.createServer()
-  await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
-  const port = (listener.address() as net.AddressInfo).port
-  const accepted = new Promise<net.Socket>(resolve => listener.once('connection', resolve))
-  const socket = net.connect(port, '127.0.0.1')
-  const serverSocket = await accepted
-  const client = Client(socket, { enableKeepAlive: false })
-  const server = Server(serverSocket, { enableKeepAlive: false })
-  return { client, server, close: () => { client.close(); server.close(); listener.close() } }
-}
+import { tcpPair } from '../fixtures/node-peers.ts'
+import type { YamuxDuplex } from '../../src/node/index.ts'
 
 async function readAll (stream: YamuxDuplex): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -36,7 +23,7 @@ describe('node API: Client/Server over TCP', () => {
     stream.end(data)
     const back = await reading
     expect(createHash('sha256').update(back).digest('hex')).to.equal(createHash('sha256').update(data).digest('hex'))
-    close()
+    await close()
   })
 
   it('opens from both sides, pings and closes cleanly', async () => {
@@ -52,7 +39,7 @@ describe('node API: Client/Server over TCP', () => {
     client.close()
     expect(await closed).to.equal(undefined)
     expect(server.isClosed).to.equal(true)
-    close()
+    await close()
   })
 
   it('a clean session end leaves buffered data readable and raises no error', async () => {
@@ -70,7 +57,7 @@ describe('node API: Client/Server over TCP', () => {
     await new Promise(resolve => atClient.once('end', resolve))
     expect(Buffer.concat(chunks).toString()).to.equal('still here')
     expect(errors).to.deep.equal([])
-    close()
+    await close()
   })
 
   it('a stream reset by the peer errors with ConnectionResetError', async () => {
@@ -81,6 +68,6 @@ describe('node API: Client/Server over TCP', () => {
     const error = new Promise<Error>(resolve => stream.once('error', resolve))
     remote.destroy()
     expect((await error).name).to.equal('ConnectionResetError')
-    close()
+    await close()
   })
 })

@@ -6,7 +6,6 @@ import { environment } from '../environment.ts'
 import { StreamExtras, toTime } from './stream-extras.ts'
 import type { YamuxSession } from './session.ts'
 import type { Deadline } from './stream-extras.ts'
-
 export type { Deadline } from './stream-extras.ts'
 
 /** Pushed to end a `_read()` that has nothing to give (Node's documented `push('')` effect). */
@@ -15,13 +14,10 @@ const NOTHING = new Uint8Array(0)
 /** Listening to any of these means the application uses the stream (and may get its error). */
 const USE_EVENTS = ['error', 'data', 'readable', 'end', 'close', 'finish', 'drain']
 
-// bits of YamuxDuplex.flags (one small integer, so that an idle stream is a small object)
-/** The core no longer knows this stream. */
-const FINISHED = 1
-/** The application holds it (its `accept()`/`open()` resolved). */
-const HANDED_OUT = 2
-/** `_read()` found nothing to give: the next chunk goes to the Readable at once. */
-const READ_WANTED = 4
+// bits of YamuxDuplex.flags (one small integer, so that an idle stream is a small object):
+const FINISHED = 1 // the core no longer knows this stream
+const HANDED_OUT = 2 // the application holds it (its `accept()`/`open()` resolved)
+const READ_WANTED = 4 // `_read()` found nothing to give: the next chunk goes to the Readable at once
 
 /** One yamux stream as a Node.js Duplex. */
 export class YamuxDuplex extends Duplex {

@@ -9,10 +9,11 @@ import { numberSetting } from '../fixtures/settings.ts'
 
 const runs = numberSetting('FUZZ_RUNS') ?? 200
 
-type Op = { kind: 'send', bytes: number } | { kind: 'consume', bytes: number } | { kind: 'tick', ms: number } | { kind: 'flush' }
+type Op = { kind: 'send', bytes: number, cut: number } | { kind: 'consume', bytes: number } | { kind: 'tick', ms: number } | { kind: 'flush' }
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('send' as const), bytes: fc.integer({ min: 1, max: 300_000 }) }),
+  // a frame of `bytes`, of which a read delivered only `cut`% now (the rest comes with the next frame)
+  fc.record({ kind: fc.constant('send' as const), bytes: fc.integer({ min: 1, max: 300_000 }), cut: fc.oneof(fc.constant(100), fc.integer({ min: 0, max: 100 })) }),
   fc.record({ kind: fc.constant('consume' as const), bytes: fc.integer({ min: 1, max: 300_000 }) }),
   fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 50 }) }),
   fc.record({ kind: fc.constant('flush' as const) })
@@ -37,13 +38,23 @@ describe('flow control: one stream, sender and receiver', () => {
         let credited = 0
         let growthTotal = 0
         const initialOwed = receiver.creditOwed
+        let rest = 0 // the part of the last frame still arriving
+        const frameEnds = (): void => {
+          buffered += rest
+          rest = 0
+          receiver.rxPartial = 0
+        }
         for (const o of ops) {
           if (o.kind === 'send') {
+            frameEnds()
             const n = Math.min(o.bytes, sender.sendWindow)
             if (n === 0) { continue }
             sender.sendWindow -= n
             chargeReceive(receiver, n) // never throws for a sender within its window
-            buffered += n
+            const arrived = Math.floor(n * o.cut / 100)
+            buffered += arrived
+            rest = n - arrived
+            receiver.rxPartial = rest > 0 ? arrived : 0
           } else if (o.kind === 'consume') {
             const n = Math.min(o.bytes, buffered)
             buffered -= n
@@ -60,13 +71,21 @@ describe('flow control: one stream, sender and receiver', () => {
           }
           // the sender's view and ours agree, and nothing exceeds the window
           expect(sender.sendWindow).to.equal(receiver.recvAvailable)
-          expect(buffered + receiver.recvAvailable).to.be.at.most(receiver.recvWindow)
-          expect(buffered + receiver.recvAvailable + receiver.consumed + receiver.creditOwed).to.equal(receiver.recvWindow)
+          expect(buffered + rest + receiver.recvAvailable).to.be.at.most(receiver.recvWindow)
+          expect(buffered + rest + receiver.recvAvailable + receiver.consumed + receiver.creditOwed).to.equal(receiver.recvWindow)
           expect(receiver.recvWindow).to.be.at.most(max)
           expect(budget.used).to.be.at.most(budget.limit)
         }
         // every credit granted is consumption, the initial extra window, or growth
         expect(credited).to.equal(consumedTotal - receiver.consumed + initialOwed - receiver.creditOwed + growthTotal)
+        // never stalled: once the last frame ended and all was read, no update that is due is left unsent
+        frameEnds()
+        recordConsumed(receiver, buffered)
+        buffered = 0
+        const credit = takeCredit(receiver, now, srtt, budget)
+        if (credit > 0) { addSendCredit(sender, credit) }
+        expect(recordConsumed(receiver, 0), 'an update is due but was not sent').to.equal(false)
+        expect(sender.sendWindow).to.equal(receiver.recvAvailable)
       }
     ), { numRuns: runs })
   })

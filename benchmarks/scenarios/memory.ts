@@ -7,16 +7,13 @@
  * (until the listener has seen every stream); the child's peak RSS.
  */
 import { fork } from 'node:child_process'
-import { deferred, errorMessage, gc, hasGc, sleep } from '../harness.ts'
+import { errorMessage } from '../harness.ts'
+import { IDLE_WARM_UP, IdleStreams } from '../idle-streams.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
 import type { BenchConfig } from '../config.ts'
 import type { Contender, MuxerContender } from '../contenders.ts'
 import type { CaseSpec, MetricSpec, Sample } from '../results.ts'
-import type { Stream } from '@libp2p/interface'
-
-/** Streams opened (and kept) before the baseline, to warm up code and tables. */
-const WARM_UP = 200
 
 const METRICS: MetricSpec[] = [
   { key: 'heapPerStream', label: 'heap B/stream', better: 'lower', digits: 0 },
@@ -36,7 +33,7 @@ export function memoryCase (config: BenchConfig, contenders: Contender[]): CaseR
     primary: 'heapPerStream',
     chart: ['heapPerStream', 'openMs', 'peakRssMB'],
     notes: [
-      `Heap = process.memoryUsage().heapUsed growth after global.gc(), divided by the stream count; both ends are in the process, so it is the cost of one stream on both sides. ${WARM_UP} streams are opened before the baseline to warm up.`,
+      `Heap = process.memoryUsage().heapUsed growth after global.gc(), divided by the stream count; both ends are in the process, so it is the cost of one stream on both sides. ${IDLE_WARM_UP} streams are opened before the baseline to warm up.`,
       'Open all = from the first createStream() until the listener has been handed every stream. Peak RSS = the child process\'s maxRSS (includes Node itself, ~40-50 MB).',
       'The bare transport has no streams and is not run here; ratios are to ours.'
     ]
@@ -46,51 +43,21 @@ export function memoryCase (config: BenchConfig, contenders: Contender[]): CaseR
 
 /** Runs in the child process: returns the sample. */
 export async function memoryChild (contender: MuxerContender, n: number): Promise<Sample> {
-  if (!hasGc()) { throw new Error('run node with --expose-gc') }
+  const meter = new IdleStreams()
   const pair = inProcessPair()
-  const limit = n + WARM_UP + 100
+  const limit = n + IDLE_WARM_UP + 100
   const dialer = contender.create(pair.dialer, limit)
   const listener = contender.create(pair.listener, limit)
-  const inbound: Stream[] = []
-  const outbound: Stream[] = []
-  let want = WARM_UP
-  let arrived = deferred()
-  listener.addEventListener('stream', (evt) => {
-    inbound.push(evt.detail)
-    if (inbound.length >= want) { arrived.resolve() }
+  listener.addEventListener('stream', (evt) => { meter.onInbound(evt.detail) })
+  return meter.measure(n, {
+    open: async () => dialer.createStream(),
+    check: (opened) => { expectOpen(dialer.streams.length + listener.streams.length, opened) }
   })
+}
 
-  for (let i = 0; i < WARM_UP; i++) { outbound.push(await dialer.createStream()) }
-  await arrived.promise
-  await sleep(50)
-
-  gc()
-  const before = process.memoryUsage()
-  want = WARM_UP + n
-  arrived = deferred()
-  const t0 = performance.now()
-  for (let i = 0; i < n; i++) { outbound.push(await dialer.createStream()) }
-  await arrived.promise
-  const openMs = performance.now() - t0
-  // let ACKs and window updates settle before measuring
-  await sleep(100)
-  gc()
-  const after = process.memoryUsage()
-  const openStreams = dialer.streams.length + listener.streams.length
-  if (openStreams < 2 * (WARM_UP + n)) {
-    throw new Error(`only ${openStreams} of ${2 * (WARM_UP + n)} stream ends are open`)
-  }
-  const heapDelta = after.heapUsed - before.heapUsed
-  const externalDelta = (after.external - before.external)
-  return {
-    heapPerStream: heapDelta / n,
-    heapExternalPerStream: (heapDelta + externalDelta) / n,
-    openMs,
-    peakRssMB: process.resourceUsage().maxRSS * 1024 / 1e6,
-    rssPerStream: (after.rss - before.rss) / n,
-    // keep both arrays reachable until here
-    held: inbound.length + outbound.length
-  }
+/** Both ends of every stream opened must still be open when measured. */
+export function expectOpen (ends: number, opened: number): void {
+  if (ends < 2 * opened) { throw new Error(`only ${ends} of ${2 * opened} stream ends are open`) }
 }
 
 /** Runs `run.js --child <scenario> <contender> <n>` and returns the sample it sends back. */

@@ -7,15 +7,14 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
-import { deferred, gc, guarded, hasGc, sleep } from '../harness.ts'
+import { deferred, gc, guarded } from '../harness.ts'
+import { IDLE_WARM_UP, IdleStreams } from '../idle-streams.ts'
 import type { NodeContender, NodeMuxContender, NodeMuxPair } from '../node-contenders.ts'
 import type { Sample } from '../results.ts'
 import type { Duplex, Writable } from 'node:stream'
 
 export const STALL_MS = 3000
 
-/** Streams opened (and kept) before the memory baseline, to warm up code and tables. */
-const WARM_UP = 200
 const CHURN_PAYLOAD = 1024
 
 interface SocketPair {
@@ -228,39 +227,12 @@ export async function nodeChurn (contender: NodeContender, options: NodeChurnOpt
 
 /** Runs in a child process: `n` idle streams over TCP, both ends in this process. */
 export async function nodeMemoryChild (contender: NodeMuxContender, n: number): Promise<Sample> {
-  if (!hasGc()) { throw new Error('run node with --expose-gc') }
+  const meter = new IdleStreams()
   const pair = await socketPair()
-  const mux = contender.connect(pair.dialer, pair.listener, n + WARM_UP + 100)
-  const inbound: Duplex[] = []
-  const outbound: Duplex[] = []
-  let want = WARM_UP
-  let arrived = deferred()
-  mux.onStream((stream) => {
-    inbound.push(stream)
-    if (inbound.length >= want) { arrived.resolve() }
+  const mux = contender.connect(pair.dialer, pair.listener, n + IDLE_WARM_UP + 100)
+  mux.onStream(meter.onInbound)
+  return meter.measure(n, {
+    open: async () => mux.open(),
+    wait: async (arrived, count, what) => { await unlessStalled(arrived, count, what) }
   })
-  for (let i = 0; i < WARM_UP; i++) { outbound.push(await mux.open()) }
-  await unlessStalled(arrived.promise, () => inbound.length, `${WARM_UP} streams arrived`)
-  await sleep(50)
-
-  gc()
-  const before = process.memoryUsage()
-  want = WARM_UP + n
-  arrived = deferred()
-  const t0 = performance.now()
-  for (let i = 0; i < n; i++) { outbound.push(await mux.open()) }
-  await unlessStalled(arrived.promise, () => inbound.length, `${WARM_UP + n} streams arrived`)
-  const openMs = performance.now() - t0
-  await sleep(100)
-  gc()
-  const after = process.memoryUsage()
-  const heapDelta = after.heapUsed - before.heapUsed
-  return {
-    heapPerStream: heapDelta / n,
-    heapExternalPerStream: (heapDelta + after.external - before.external) / n,
-    openMs,
-    peakRssMB: process.resourceUsage().maxRSS * 1024 / 1e6,
-    // keep both arrays reachable until here
-    held: inbound.length + outbound.length
-  }
 }

@@ -4,8 +4,10 @@
  * memory.ts, written the way a libp2p 2 application drives a stream (a
  * writer hands `sink` an iterable, a reader iterates `source`).
  */
-import { deferred, gc, guarded, hasGc, sleep } from '../harness.ts'
+import { deferred, gc, guarded } from '../harness.ts'
+import { IDLE_WARM_UP, IdleStreams } from '../idle-streams.ts'
 import { attach, closeMuxerV2, inProcessPairV2, makePairV2 } from '../v2.ts'
+import { expectOpen } from './memory.ts'
 import type { Sample } from '../results.ts'
 import type { MuxerV2Contender, PairV2, StreamMuxerV2 } from '../v2.ts'
 import type { ChurnOptions } from './churn.ts'
@@ -149,55 +151,17 @@ export async function churnV2 (contender: MuxerV2Contender, options: ChurnOption
   })
 }
 
-/** Streams opened (and kept) before the baseline, as in memory.ts. */
-const WARM_UP = 200
-
 /** Runs in the memory child process: `n` idle streams, both ends held. */
 export async function memoryChildV2 (contender: MuxerV2Contender, n: number): Promise<Sample> {
-  if (!hasGc()) { throw new Error('run node with --expose-gc') }
+  const meter = new IdleStreams()
   const pair = inProcessPairV2()
-  const limit = n + WARM_UP + 100
-  const inbound: Stream[] = []
-  const outbound: Stream[] = []
-  let want = WARM_UP
-  let arrived = deferred()
-  const listener = contender.create({
-    direction: 'inbound',
-    onIncomingStream: (stream) => {
-      inbound.push(stream)
-      if (inbound.length >= want) { arrived.resolve() }
-    }
-  }, limit)
+  const limit = n + IDLE_WARM_UP + 100
+  const listener = contender.create({ direction: 'inbound', onIncomingStream: meter.onInbound }, limit)
   const dialer = contender.create({ direction: 'outbound' }, limit)
   attach(dialer, pair.dialer)
   attach(listener, pair.listener)
-
-  for (let i = 0; i < WARM_UP; i++) { outbound.push(await dialer.newStream()) }
-  await arrived.promise
-  await sleep(50)
-
-  gc()
-  const before = process.memoryUsage()
-  want = WARM_UP + n
-  arrived = deferred()
-  const t0 = performance.now()
-  for (let i = 0; i < n; i++) { outbound.push(await dialer.newStream()) }
-  await arrived.promise
-  const openMs = performance.now() - t0
-  await sleep(100)
-  gc()
-  const after = process.memoryUsage()
-  const openStreams = dialer.streams.length + listener.streams.length
-  if (openStreams < 2 * (WARM_UP + n)) {
-    throw new Error(`only ${openStreams} of ${2 * (WARM_UP + n)} stream ends are open`)
-  }
-  const heapDelta = after.heapUsed - before.heapUsed
-  return {
-    heapPerStream: heapDelta / n,
-    heapExternalPerStream: (heapDelta + after.external - before.external) / n,
-    openMs,
-    peakRssMB: process.resourceUsage().maxRSS * 1024 / 1e6,
-    rssPerStream: (after.rss - before.rss) / n,
-    held: inbound.length + outbound.length
-  }
+  return meter.measure(n, {
+    open: async () => dialer.newStream(),
+    check: (opened) => { expectOpen(dialer.streams.length + listener.streams.length, opened) }
+  })
 }

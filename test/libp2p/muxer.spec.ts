@@ -5,8 +5,28 @@ import * as coreErrors from '../../src/core/errors.ts'
 import * as root from '../../src/index.ts'
 import { activeTimers, isYamuxMuxer, yamux } from '../../src/index.ts'
 import { coreRecord, coreStreamCount, muxers, sendAll, settle, until } from './helpers.ts'
+import type { Muxers } from './helpers.ts'
 import type { YamuxMuxerInit } from '../../src/index.ts'
 import type { Stream } from '@libp2p/interface'
+
+/**
+ * A stream whose reader consumed `bytes` fast (auto-tuning would grow its window if it could),
+ * then paused while the writer sends as much again.
+ */
+async function pausedAfterFastReads (maxReadBufferLength: number, bytes: number): Promise<Muxers & { stream: Stream }> {
+  const m = muxers({}, { streamOptions: { maxReadBufferLength } })
+  await m.dialer.ping()
+  const stream = await m.dialer.createStream()
+  stream.send(Uint8Array.of(0))
+  await until(() => m.inbound.length === 1)
+  let received = 0
+  m.inbound[0].addEventListener('message', (evt) => { received += evt.data.byteLength })
+  await sendAll(stream, bytes)
+  await until(() => received === bytes + 1)
+  m.inbound[0].pause()
+  void sendAll(stream, bytes).catch(() => {})
+  return { ...m, stream }
+}
 
 describe('libp2p muxer: factory and options', () => {
   it('is a stream-muxer factory for /yamux/1.0.0', () => {
@@ -132,22 +152,10 @@ describe('libp2p muxer: back-pressure', () => {
   })
 
   it('caps the receive window at maxReadBufferLength so a paused stream is not aborted', async () => {
-    const { dialer, listener, inbound } = muxers({}, { streamOptions: { maxReadBufferLength: 1024 * 1024 } })
-    await dialer.ping()
-    const stream = await dialer.createStream()
-    stream.send(Uint8Array.of(0))
-    await until(() => inbound.length === 1)
-    let received = 0
-    inbound[0].addEventListener('message', (evt) => { received += evt.data.byteLength })
-    // let the window grow by consuming fast, then stop
-    await sendAll(stream, 16 * 1024 * 1024)
-    await until(() => received === 16 * 1024 * 1024 + 1)
-    inbound[0].pause()
-    void sendAll(stream, 16 * 1024 * 1024).catch(() => {})
+    const { inbound } = await pausedAfterFastReads(1024 * 1024, 16 * 1024 * 1024)
     await settle(100)
     expect(inbound[0].status).to.equal('open')
     expect(inbound[0].readBufferLength).to.be.at.most(1024 * 1024)
-    void listener
   })
 
   it('rejects createStream with a maxReadBufferLength below the initial window, opening nothing', async () => {
@@ -159,18 +167,7 @@ describe('libp2p muxer: back-pressure', () => {
   })
 
   it('a maxReadBufferLength of exactly the initial window holds a paused stream whose peer fills its window', async () => {
-    const { dialer, inbound } = muxers({}, { streamOptions: { maxReadBufferLength: 256 * 1024 } })
-    await dialer.ping()
-    const stream = await dialer.createStream()
-    stream.send(Uint8Array.of(0))
-    await until(() => inbound.length === 1)
-    let received = 0
-    inbound[0].addEventListener('message', (evt) => { received += evt.data.byteLength })
-    // consume fast (auto-tuning would grow the window if it could), then stop
-    await sendAll(stream, 8 * 1024 * 1024)
-    await until(() => received === 8 * 1024 * 1024 + 1)
-    inbound[0].pause()
-    void sendAll(stream, 8 * 1024 * 1024).catch(() => {})
+    const { dialer, stream, inbound } = await pausedAfterFastReads(256 * 1024, 8 * 1024 * 1024)
     // the sender runs out of window with data still queued
     await until(() => coreRecord(dialer, stream)?.sendWindow === 0 && inbound[0].readBufferLength > 0)
     await settle(50)

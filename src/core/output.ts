@@ -45,6 +45,12 @@ export class Output {
   private slabPos = 0
   private flushScheduled = false
   private readonly flushTask = (): void => { this.flushScheduled = false; this.flush() }
+  /**
+   * Flushes one deferral later than scheduled: a caller that awaited the call
+   * that queued a frame (createStream() queues the SYN) resumes first, so its
+   * first write leaves in the same frame (SYN with data) and the same write.
+   */
+  private readonly flushAfterNext = (): void => { this.env.defer(this.flushTask) }
 
   // ---- control frames ----
   private readonly pendingPongs: number[] = []
@@ -222,7 +228,7 @@ export class Output {
   schedule (): void {
     if (this.flushScheduled || this.stopped) { return }
     this.flushScheduled = true
-    this.env.defer(this.flushTask)
+    this.env.defer(this.flushAfterNext)
   }
 
   /** Emits pending frames until done or the transport asks us to wait. */

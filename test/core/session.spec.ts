@@ -61,6 +61,17 @@ describe('session: two cores back to back', () => {
     expect(back[0]).to.include({ type: FrameType.WindowUpdate, flags: Flag.ACK, length: 0 })
   })
 
+  it('a write made one deferral after openStream() (a caller that awaited the open) still carries the SYN', () => {
+    const pair = new SessionPair()
+    pair.toServer.recordWire = true
+    const id = pair.client.session.openStream()
+    // the continuation of `await createStream()` runs as the next microtask
+    pair.env.defer(() => { pair.client.session.write(id, Uint8Array.of(7)) })
+    pair.run()
+    const sent = decodeAll(concat(pair.toServer.wire)).filter(f => f.streamId === id)
+    expect(sent.map(f => [f.type, f.flags, f.length])).to.deep.equal([[FrameType.Data, Flag.SYN, 1]])
+  })
+
   it('opens, writes and closes in one frame (SYN|FIN on Data)', () => {
     const pair = new SessionPair()
     pair.toServer.recordWire = true
@@ -159,7 +170,10 @@ describe('session: churn', () => {
   })
 })
 
-describe('session: flow control', () => {
+describe('session: flow control', function () {
+  // hang detection only: two cases push 32-64 MiB through the virtual link (about 1 s each)
+  this.timeout(10_000)
+
   it('a reader that stops consuming stops the sender within one window', () => {
     const pair = new SessionPair({ latency: 2 })
     pair.server.autoConsume = false

@@ -78,6 +78,19 @@ describe('libp2p muxer: package root', () => {
     await dialer.createStream()
     await until(() => inbound.length === 1)
   })
+
+  it('a write right after `await createStream()` leaves with the SYN: one frame, one transport write', async () => {
+    // what libp2p's newStream does: multistream-select writes as soon as the stream is there
+    const { dialer, inbound } = muxers()
+    await settle()
+    const before = { ...dialer.stats }
+    const stream = await dialer.createStream()
+    stream.send(Uint8Array.of(1, 2, 3))
+    await until(() => inbound.length === 1 && inbound[0].readBufferLength === 3)
+    expect(dialer.stats.framesSent - before.framesSent).to.equal(1)
+    expect(dialer.stats.dataFramesSent - before.dataFramesSent).to.equal(1)
+    expect(dialer.stats.transportWrites - before.transportWrites).to.equal(1)
+  })
 })
 
 describe('libp2p muxer: back-pressure', () => {

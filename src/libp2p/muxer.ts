@@ -12,6 +12,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { RemoteGoAwayError, SessionShutdownError, StreamLimitError } from '../core/errors.ts'
 import { Session } from '../core/session.ts'
 import { environment } from '../environment.ts'
+import { listPieces } from '../list-pieces.ts'
 import { IdleWatch } from './idle.ts'
 import { checkReadBufferLength, resolveOptions } from './options.ts'
 import { YamuxStream } from './stream.ts'
@@ -128,7 +129,8 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
       this.session.receive(data)
       return
     }
-    for (const buf of data) { this.session.receive(buf) }
+    const bufs = listPieces(data)
+    for (let i = 0; i < bufs.length; i++) { this.session.receive(bufs[i]) }
   }
 
   async createStream (options: CreateStreamOptions = {}): Promise<YamuxStream> {

@@ -6,6 +6,7 @@
 import { StreamBufferError, StreamMessageEvent, StreamStateError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ChunkQueue } from '../chunk-queue.ts'
+import { listPieces } from '../list-pieces.ts'
 import { LeanEventTarget } from './events.ts'
 import type { Session } from '../core/session.ts'
 import type { AbortOptions, Logger, MessageStreamDirection, MessageStreamEvents, MessageStreamReadStatus, MessageStreamStatus, MessageStreamWriteStatus } from '@libp2p/interface'
@@ -124,7 +125,8 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
     if (data instanceof Uint8Array) {
       this.append(data)
     } else {
-      for (const piece of data) { this.append(piece) }
+      const pieces = listPieces(data)
+      for (let i = 0; i < pieces.length; i++) { this.append(pieces[i]) }
     }
     this.flush()
   }

@@ -8,6 +8,7 @@
  */
 import { StreamAbortEvent, StreamBufferError, StreamCloseEvent, StreamResetError, StreamResetEvent, StreamStateError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { listPieces } from '../list-pieces.ts'
 import { INBOUND, NEEDS_DRAIN, WATCHED, YamuxStreamReader } from './stream-read.ts'
 import type { YamuxStreamInit } from './stream-read.ts'
 import type { AbortOptions, Logger, MessageStreamDirection, MessageStreamTimeline, Stream } from '@libp2p/interface'
@@ -75,7 +76,9 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
       this.pending = new Uint8ArrayList(data.subarray(taken))
     } else {
       let rest: Uint8ArrayList | undefined
-      for (const buf of data) {
+      const bufs = listPieces(data)
+      for (let i = 0; i < bufs.length; i++) {
+        const buf = bufs[i]
         if (rest !== undefined) { rest.append(buf); continue }
         const taken = buf.byteLength === 0 ? 0 : session.write(this.streamId, buf)
         if (taken < buf.byteLength) { rest = new Uint8ArrayList(buf.subarray(taken)) }

@@ -68,13 +68,18 @@ export class Inbound implements FrameSink {
     }
   }
 
-  onPayload (_header: FrameHeader, piece: Uint8Array, more: boolean): void {
+  onPayload (header: FrameHeader, piece: Uint8Array, more: boolean): void {
     const stream = this.rxStream
     if (stream === undefined || stream.gone) { return }
     stream.rxPartial += piece.byteLength
     // the owner may hold a piece (a paused reader): a small view must not pin
-    // the whole read it came from, so copy pieces under a quarter of it
-    this.handler.onData(stream.id, piece.byteLength * 4 < piece.buffer.byteLength ? piece.slice() : piece, more)
+    // the whole read it came from, so pieces under a quarter of it are copied.
+    // Not those of a frame at least as long as that read: it spans at most
+    // two reads more than its length fills, so its pieces pin under 3x its
+    // bytes (TCP's 64 KiB reads cut nearly every 64 KiB frame in two)
+    const buffer = piece.buffer.byteLength
+    const copy = piece.byteLength * 4 < buffer && header.length < buffer
+    this.handler.onData(stream.id, copy ? copyOf(piece) : piece, more)
   }
 
   onFrameEnd (header: FrameHeader): void {
@@ -127,4 +132,14 @@ export class Inbound implements FrameSink {
     // data after the peer's FIN is a peer bug: discarded
     if (!stream.readClosed) { this.rxStream = stream }
   }
+}
+
+/**
+ * A copy in memory of its own. Not `slice()`: Node's Buffer (what sockets
+ * deliver) overrides it to return a view of the same memory.
+ */
+function copyOf (piece: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(piece.byteLength)
+  copy.set(piece)
+  return copy
 }

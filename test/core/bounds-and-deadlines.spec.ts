@@ -61,6 +61,51 @@ describe('session bounds: payload views', () => {
     expect(held[8].byteLength).to.equal(big)
     expect(held[8].buffer).to.equal(read.buffer) // zero-copy where the view is most of the read
   })
+
+  it('really copies small payloads when reads are Node Buffers, whose slice() returns a view', () => {
+    // Buffer's own slice() shares memory; this subclass does the same in any runtime
+    class ViewSlicing extends Uint8Array {
+      override slice (start?: number, end?: number): ViewSlicing { return this.subarray(start, end) as ViewSlicing }
+    }
+    const h = new RawHarness()
+    h.peer.autoConsume = false
+    const held: Uint8Array[] = []
+    h.peer.onDataHook = (_id, data) => { held.push(data) }
+    const bytes = new Uint8Array([
+      ...frame(FrameType.Data, Flag.SYN, 1, 1, Uint8Array.of(7)),
+      ...frame(FrameType.Data, Flag.SYN, 3, 60 * KiB, new Uint8Array(60 * KiB))
+    ])
+    const read = new ViewSlicing(bytes.byteLength)
+    read.set(bytes)
+    h.send(read)
+    expect(held[0]).to.deep.equal(Uint8Array.of(7))
+    expect(held[0].buffer).to.not.equal(read.buffer)
+    expect(held[0].buffer.byteLength).to.be.at.most(64)
+  })
+
+  it('keeps the pieces of a frame at least as long as its reads as views (no copy of the tail a read cut), and still copies small pieces of small frames', () => {
+    const h = new RawHarness()
+    h.peer.autoConsume = false
+    const held: Uint8Array[] = []
+    h.peer.onDataHook = (_id, data) => { held.push(data) }
+    // 64 KiB, 1 KiB and 48 KiB frames over 64 KiB reads, as TCP cuts them
+    const bytes = new Uint8Array([
+      ...frame(FrameType.Data, Flag.SYN, 1, 64 * KiB, new Uint8Array(64 * KiB).fill(1)),
+      ...frame(FrameType.Data, Flag.SYN, 3, KiB, new Uint8Array(KiB).fill(3)),
+      ...frame(FrameType.Data, Flag.SYN, 5, 48 * KiB, new Uint8Array(48 * KiB).fill(5))
+    ])
+    const reads = [bytes.slice(0, 64 * KiB), bytes.slice(64 * KiB)]
+    for (const read of reads) { h.send(read) }
+    const pieces = held.map(piece => ({ length: piece.byteLength, view: reads.some(read => read.buffer === piece.buffer) }))
+    expect(pieces).to.deep.equal([
+      { length: 64 * KiB - 12, view: true },
+      // 12 bytes of a second read: kept as a view, since a frame pins at most the reads it spans
+      { length: 12, view: true },
+      // a small frame's piece, under a quarter of its read: copied
+      { length: KiB, view: false },
+      { length: 48 * KiB, view: true }
+    ])
+  })
 })
 
 describe('session bounds: bytes queued across streams', () => {

@@ -6,11 +6,9 @@
  * not the reads their pieces would pin as views (~13 MB). Buffer's own
  * slice() returns a view, so the copy must not rely on it.
  */
-import net from 'node:net'
 import { expect } from 'aegir/chai'
 import { Flag, FrameType, HEADER_LENGTH, encodeHeaderInto } from '../../src/core/index.ts'
-import { Server } from '../../src/node/index.ts'
-import { decodeAll } from '../fixtures/raw-peer.ts'
+import { rawPeer } from '../fixtures/node-peers.ts'
 import { gc } from '../soak/workload.ts'
 import type { YamuxDuplex } from '../../src/node/index.ts'
 
@@ -68,16 +66,9 @@ describe('small frames for an unread stream, each in a large read', function () 
   afterEach(() => { cleanup() })
 
   it('Node.js API over TCP: the unread stream holds its bytes, not the 64 KiB reads they came in', async () => {
-    const listener = net.createServer()
-    await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
-    const accepted = new Promise<net.Socket>(resolve => listener.once('connection', resolve))
-    const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1')
-    client.on('error', () => {})
-    const socket = await accepted
-    const wire: Buffer[] = []
-    client.on('data', (d: Buffer) => wire.push(d))
-    const session = Server(socket, { enableKeepAlive: false })
-    cleanup = () => { void session.close().catch(() => {}); client.destroy(); socket.destroy(); listener.close() }
+    const peer = await rawPeer()
+    const session = peer.session
+    cleanup = () => { peer.done() }
 
     let unread: YamuxDuplex | undefined
     const counted = { bytes: 0 }
@@ -92,8 +83,8 @@ describe('small frames for an unread stream, each in a large read', function () 
 
     const bytes = traffic()
     const before = await arrayBuffers()
-    client.write(bytes)
-    await until(() => decodeAll(Buffer.concat(wire)).some(f => f.type === FrameType.Ping && (f.flags & Flag.ACK) !== 0))
+    peer.socket.write(bytes)
+    await peer.waitFor(f => f.type === FrameType.Ping && (f.flags & Flag.ACK) !== 0)
     await until(() => counted.bytes === CHUNKS * (CHUNK - 2 * HEADER_LENGTH - SMALL))
     const held = await arrayBuffers() - before
 

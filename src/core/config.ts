@@ -126,6 +126,15 @@ export interface SessionConfig {
    * @default true
    */
   synOnData: boolean
+  /**
+   * Copy a received piece that is under a quarter of the transport chunk it
+   * came in before handing it to `onData` (see `keepable`), so the owner may
+   * keep any piece without pinning a larger buffer. An owner that copies only
+   * what it does keep (and hands the rest on at once) turns this off.
+   *
+   * @default true
+   */
+  copySmallPieces: boolean
   /** Optional logger for session events (protocol errors, GoAway, timeouts). */
   logger?: CoreLogger
 }
@@ -146,7 +155,8 @@ export function defaultConfig (): SessionConfig {
     maxOutboundStreams: 1000,
     maxAckBacklog: MAX_ACK_BACKLOG,
     maxSessionSendQueue: DEFAULT_MAX_SESSION_SEND_QUEUE,
-    synOnData: true
+    synOnData: true,
+    copySmallPieces: true
   }
 }
 
@@ -184,6 +194,7 @@ export function verifyConfig (config: SessionConfig): void {
   check(Number.isSafeInteger(config.maxSessionSendQueue) && config.maxSessionSendQueue >= MIN_FRAME_SIZE,
     `maxSessionSendQueue must be an integer of at least ${MIN_FRAME_SIZE}`)
   check(typeof config.synOnData === 'boolean', 'synOnData must be a boolean')
+  check(typeof config.copySmallPieces === 'boolean', 'copySmallPieces must be a boolean')
   check(config.logger === undefined || typeof config.logger === 'function', 'logger must be a function')
 }
 

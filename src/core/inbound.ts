@@ -6,6 +6,7 @@
 import { Flag, FrameType, INITIAL_STREAM_WINDOW } from './constants.ts'
 import { ConnectionResetError, DuplicateStreamError, InvalidMsgTypeError, ReceiveWindowExceededError, UnexpectedFlagError } from './errors.ts'
 import { addSendCredit, chargeReceive } from './flow-control.ts'
+import { keepable } from './held-payload.ts'
 import { OpenState, WriteState } from './stream-record.ts'
 import type { YamuxError } from './errors.ts'
 import type { FrameHeader, FrameSink } from './frame.ts'
@@ -18,6 +19,8 @@ import type { StreamTable } from './stream-table.ts'
 export interface InboundHost {
   /** We are the client (odd ids). */
   readonly client: boolean
+  /** Copy small pieces of large reads before handing them on (the config's `copySmallPieces`). */
+  readonly copySmallPieces: boolean
   now(): number
   /** The peer opened `id`: a new stream, or undefined if refused (RST sent). */
   acceptInbound(id: number): StreamRecord | undefined
@@ -72,14 +75,9 @@ export class Inbound implements FrameSink {
     const stream = this.rxStream
     if (stream === undefined || stream.gone) { return }
     stream.rxPartial += piece.byteLength
-    // the owner may hold a piece (a paused reader): a small view must not pin
-    // the whole read it came from, so pieces under a quarter of it are copied.
-    // Not those of a frame at least as long as that read: it spans at most
-    // two reads more than its length fills, so its pieces pin under 3x its
-    // bytes (TCP's 64 KiB reads cut nearly every 64 KiB frame in two)
-    const buffer = piece.buffer.byteLength
-    const copy = piece.byteLength * 4 < buffer && header.length < buffer
-    this.handler.onData(stream.id, copy ? copyOf(piece) : piece, more)
+    // the owner may hold a piece (a paused reader): unless it copies what it
+    // keeps itself, a small view must not pin the whole read it came from
+    this.handler.onData(stream.id, this.host.copySmallPieces ? keepable(piece, header.length) : piece, more)
   }
 
   onFrameEnd (header: FrameHeader): void {
@@ -132,14 +130,4 @@ export class Inbound implements FrameSink {
     // data after the peer's FIN is a peer bug: discarded
     if (!stream.readClosed) { this.rxStream = stream }
   }
-}
-
-/**
- * A copy in memory of its own. Not `slice()`: Node's Buffer (what sockets
- * deliver) overrides it to return a view of the same memory.
- */
-function copyOf (piece: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(piece.byteLength)
-  copy.set(piece)
-  return copy
 }

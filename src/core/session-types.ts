@@ -40,9 +40,11 @@ export interface SessionHandler {
   /** The peer opened stream `id`; call {@link Session.acceptStream} to ACK it. */
   onStream(id: number): void
   /**
-   * Payload for stream `id`. It may be kept: it is either a view that is most
-   * of the chunk it came from, or a copy (small pieces of large reads are
-   * copied so a held piece never pins a much larger transport buffer).
+   * Payload for stream `id`. With `copySmallPieces` (the default) it may be
+   * kept: it is a view that is most of the chunk it came from, or of a frame
+   * at least as long as that chunk, or else a copy (see `keepable`), so a held
+   * piece never pins a much larger transport buffer. Without, it is always a
+   * view: pass what you keep through `keepable`.
    * `more` is true when the frame this piece belongs to goes on in a later
    * chunk from the transport (a read cut it): an owner may hold the piece
    * and hand it on together with the rest, one delivery per frame. Its

@@ -321,6 +321,7 @@ export class Session {
   private inboundHost (): InboundHost {
     return {
       client: this.client,
+      copySmallPieces: this.config.copySmallPieces,
       now: () => this.env.now(),
       acceptInbound: (id) => this.acceptInbound(id),
       acked: (stream) => { this.life.acked(stream) },

@@ -62,7 +62,9 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
       client: maConn.direction === 'outbound',
       environment,
       handler: this.sessionHandler(),
-      config: { ...options.session, logger: log.enabled ? (fmt, ...args) => { log(fmt, ...args) } : undefined }
+      // streams copy only what they hold (stream-read.ts): what goes straight to
+      // a listener is not copied
+      config: { ...options.session, copySmallPieces: false, logger: log.enabled ? (fmt, ...args) => { log(fmt, ...args) } : undefined }
     })
     maConn.addEventListener('message', (evt) => {
       try {

@@ -6,6 +6,7 @@
 import { StreamBufferError, StreamMessageEvent, StreamStateError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ChunkQueue } from '../chunk-queue.ts'
+import { keepable } from '../core/held-payload.ts'
 import { listPieces } from '../list-pieces.ts'
 import { LeanEventTarget } from './events.ts'
 import type { Session } from '../core/session.ts'
@@ -122,11 +123,12 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
       this.deliver(data) // the common case: straight to the listeners, no buffer
       return
     }
+    // held, so a small view must not pin a larger buffer (the session does not copy for us)
     if (data instanceof Uint8Array) {
-      this.append(data)
+      this.append(keepable(data, data.byteLength))
     } else {
       const pieces = listPieces(data)
-      for (let i = 0; i < pieces.length; i++) { this.append(pieces[i]) }
+      for (let i = 0; i < pieces.length; i++) { this.append(keepable(pieces[i], data.byteLength)) }
     }
     this.flush()
   }
@@ -182,8 +184,9 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
   private deliver (data: Uint8Array | Uint8ArrayList): void {
     const readers = this.readers
     if (readers !== undefined) {
+      const held = kept(data)
       for (const reader of readers) {
-        (reader.queue ??= new ChunkQueue(KEEP_SEPARATE)).append(data)
+        (reader.queue ??= new ChunkQueue(KEEP_SEPARATE)).append(held)
         reader.bytes += data.byteLength
         reader.wake?.()
       }
@@ -338,4 +341,17 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
   private nothingMoreToRead (): boolean {
     return this.remoteWriteStatus === 'closed' || this.readStatus === 'closed' || this.status !== 'open'
   }
+}
+
+/** `data` as it may be held: small pieces of larger buffers copied (see `keepable`). */
+function kept (data: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList {
+  if (data instanceof Uint8Array) { return keepable(data, data.byteLength) }
+  const pieces = listPieces(data)
+  let copied: Uint8ArrayList | undefined
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = keepable(pieces[i], data.byteLength)
+    if (piece !== pieces[i] && copied === undefined) { copied = new Uint8ArrayList(...pieces.slice(0, i)) }
+    copied?.append(piece)
+  }
+  return copied ?? data
 }

@@ -124,11 +124,12 @@ export abstract class YamuxStreamReader extends LeanEventTarget<MessageStreamEve
       return
     }
     // held, so a small view must not pin a larger buffer (the session does not copy for us)
-    if (data instanceof Uint8Array) {
-      this.append(keepable(data, data.byteLength))
+    const held = kept(data)
+    if (held instanceof Uint8Array) {
+      this.append(held)
     } else {
-      const pieces = listPieces(data)
-      for (let i = 0; i < pieces.length; i++) { this.append(keepable(pieces[i], data.byteLength)) }
+      const pieces = listPieces(held)
+      for (let i = 0; i < pieces.length; i++) { this.append(pieces[i]) }
     }
     this.flush()
   }

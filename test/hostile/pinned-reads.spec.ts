@@ -9,6 +9,7 @@
 import { expect } from 'aegir/chai'
 import { Flag, FrameType, HEADER_LENGTH, encodeHeaderInto } from '../../src/core/index.ts'
 import { rawPeer } from '../fixtures/node-peers.ts'
+import { until } from '../libp2p/helpers.ts'
 import { gc } from '../soak/workload.ts'
 import type { YamuxDuplex } from '../../src/node/index.ts'
 
@@ -52,14 +53,6 @@ async function arrayBuffers (): Promise<number> {
   return process.memoryUsage().arrayBuffers
 }
 
-async function until (condition: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > end) { throw new Error('condition not met in time') }
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
-
 describe('small frames for an unread stream, each in a large read', function () {
   this.timeout(60_000)
   let cleanup = (): void => {}
@@ -85,7 +78,7 @@ describe('small frames for an unread stream, each in a large read', function () 
     const before = await arrayBuffers()
     peer.socket.write(bytes)
     await peer.waitFor(f => f.type === FrameType.Ping && (f.flags & Flag.ACK) !== 0)
-    await until(() => counted.bytes === CHUNKS * (CHUNK - 2 * HEADER_LENGTH - SMALL))
+    await until(() => counted.bytes === CHUNKS * (CHUNK - 2 * HEADER_LENGTH - SMALL), 20_000)
     const held = await arrayBuffers() - before
 
     expect(unread?.readableLength).to.equal(CHUNKS * SMALL)

@@ -95,7 +95,8 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
   stream.consumed = held
   stream.creditOwed = 0
   stream.recvAvailable += credit
-  stream.lastUpdateAt = now
+  // whole ms, rounded down like the creation time: see wholeMs()
+  stream.lastUpdateAt = Math.floor(now)
   return credit
 }
 

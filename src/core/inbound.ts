@@ -7,7 +7,7 @@ import { Flag, FrameType, INITIAL_STREAM_WINDOW } from './constants.ts'
 import { ConnectionResetError, DuplicateStreamError, InvalidMsgTypeError, ReceiveWindowExceededError, UnexpectedFlagError } from './errors.ts'
 import { addSendCredit, chargeReceive } from './flow-control.ts'
 import { keepable } from './held-payload.ts'
-import { OpenState, WriteState } from './stream-record.ts'
+import { OpenState, WriteState, wholeMs } from './stream-record.ts'
 import type { YamuxError } from './errors.ts'
 import type { FrameHeader, FrameSink } from './frame.ts'
 import type { Output } from './output.ts'
@@ -112,7 +112,7 @@ export class Inbound implements FrameSink {
     }
 
     if ((flags & Flag.ACK) !== 0 && stream.openState === OpenState.SynSent) { this.host.acked(stream) }
-    if (stream.writeState === WriteState.FinSent) { stream.lastHeardAt = this.host.now() }
+    if (stream.writeState === WriteState.FinSent) { stream.lastHeardAt = wholeMs(this.host.now()) }
 
     if ((flags & Flag.RST) !== 0) {
       // a WindowUpdate|RST carries an error code, not credit (libp2p/specs#622)

@@ -12,6 +12,7 @@ import type { YamuxError } from './errors.ts'
 import type { PingState } from './keep-alive.ts'
 import type { Output } from './output.ts'
 import type { SessionEnvironment } from './session-types.ts'
+import { wholeMs } from './stream-record.ts'
 import type { StreamRecord } from './stream-record.ts'
 
 /** What the timed duties do to the session around them. */
@@ -66,7 +67,7 @@ export class SessionTimers {
   /** Our stream's SYN left at `now`: it must be acknowledged in time. */
   opened (stream: StreamRecord, now: number, liveStreams: number): void {
     if (this.config.streamOpenTimeout <= 0) { return }
-    stream.openDeadline = now + this.config.streamOpenTimeout
+    stream.openDeadline = wholeMs(now + this.config.streamOpenTimeout)
     this.deadlines.open.push(stream, liveStreams)
     if (stream.openDeadline < this.table.get(TimerSlot.StreamOpen)) { this.table.set(TimerSlot.StreamOpen, stream.openDeadline) }
   }
@@ -74,8 +75,8 @@ export class SessionTimers {
   /** Our FIN for `stream` left at `now` and the peer's has not come: it must not stay silent for ever. */
   halfClosed (stream: StreamRecord, now: number, liveStreams: number): void {
     if (this.config.streamCloseTimeout <= 0) { return }
-    stream.lastHeardAt = now
-    stream.closeDeadline = now + this.config.streamCloseTimeout
+    stream.lastHeardAt = wholeMs(now)
+    stream.closeDeadline = wholeMs(now + this.config.streamCloseTimeout)
     this.deadlines.close.push(stream, liveStreams)
     if (stream.closeDeadline < this.table.get(TimerSlot.StreamClose)) { this.table.set(TimerSlot.StreamClose, stream.closeDeadline) }
   }
@@ -116,7 +117,7 @@ export class SessionTimers {
       const quietUntil = stream.lastHeardAt + config.streamCloseTimeout
       if (quietUntil > now) {
         // heard from since: wait out the rest of the quiet period
-        stream.closeDeadline = quietUntil
+        stream.closeDeadline = wholeMs(quietUntil)
         return true
       }
       host.expireStream(stream, new TimeoutError(`stream ${stream.id} half-closed without reply for ${config.streamCloseTimeout} ms`))

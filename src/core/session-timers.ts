@@ -6,13 +6,13 @@
  */
 import { TimerSlot, TimerTable } from './deadlines.ts'
 import { ConnectionWriteTimeoutError, KeepAliveTimeoutError, TimeoutError } from './errors.ts'
+import { wholeMs } from './stream-record.ts'
 import type { SessionConfig } from './config.ts'
 import type { DeadlineQueue } from './deadlines.ts'
 import type { YamuxError } from './errors.ts'
 import type { PingState } from './keep-alive.ts'
 import type { Output } from './output.ts'
 import type { SessionEnvironment } from './session-types.ts'
-import { wholeMs } from './stream-record.ts'
 import type { StreamRecord } from './stream-record.ts'
 
 /** What the timed duties do to the session around them. */

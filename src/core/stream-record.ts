@@ -201,4 +201,3 @@ const EMPTY = new Uint8Array(0)
  * streams (measured: a 5x slower next transfer). This one keeps it alive.
  */
 export const RECORD_SHAPE: StreamRecord = new StreamRecord(0, false, INITIAL_STREAM_WINDOW, INITIAL_STREAM_WINDOW, 0)
-

@@ -10,13 +10,23 @@ import { StreamAbortEvent, StreamBufferError, StreamCloseEvent, StreamResetError
 import { Uint8ArrayList } from 'uint8arraylist'
 import { listPieces } from '../list-pieces.ts'
 import { INBOUND, NEEDS_DRAIN, WATCHED, YamuxStreamReader } from './stream-read.ts'
-import type { YamuxStreamInit } from './stream-read.ts'
+import type { StreamOwner, YamuxStreamInit } from './stream-read.ts'
+import type { Session } from '../core/session.ts'
 import type { AbortOptions, Logger, MessageStreamDirection, MessageStreamTimeline, Stream } from '@libp2p/interface'
 
 export type { StreamOwner, YamuxStreamInit } from './stream-read.ts'
 
 /** Times are kept as small integers from here (no boxed number per stream). */
 const EPOCH = Date.now()
+
+/**
+ * Milliseconds since EPOCH as a small integer. `Date.now() - EPOCH` alone is
+ * a heap number even when whole: stored in a field that held 0, it changes
+ * the stream's hidden class (see STREAM_SHAPE).
+ */
+function sinceEpoch (): number {
+  return Math.floor(Date.now() - EPOCH)
+}
 
 export class YamuxStream extends YamuxStreamReader implements Stream {
   /** yamux cannot pre-negotiate: empty, so libp2p runs multistream-select. */
@@ -34,7 +44,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     super(init)
     this.maxWriteBufferLength = init.maxWriteBufferLength
     this.inactivityTimeout = init.inactivityTimeout
-    this.openedAt = Date.now() - EPOCH
+    this.openedAt = sinceEpoch()
   }
 
   get id (): string { return String(this.streamId) }
@@ -162,7 +172,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     this.remoteWriteStatus = 'closed'
     this.readStatus = 'closed'
     this.remoteReadStatus = 'closed'
-    this.closedAt = Date.now() - EPOCH
+    this.closedAt = sinceEpoch()
     this.maybeEnd()
     try {
       this.sendReset(err)
@@ -185,7 +195,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     this.writeStatus = 'closed'
     this.remoteWriteStatus = 'closed'
     this.remoteReadStatus = 'closed'
-    this.closedAt = Date.now() - EPOCH
+    this.closedAt = sinceEpoch()
     if (this.bufferedBytes === 0) {
       this.readStatus = 'closed'
       this.maybeEnd()
@@ -221,7 +231,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     }
     if (this.status !== 'open' && this.status !== 'closing') { return }
     this.status = 'closed'
-    this.closedAt = Date.now() - EPOCH
+    this.closedAt = sinceEpoch()
     this.maybeEnd()
     this.wakeReaders()
     this.finish(new StreamCloseEvent())
@@ -232,3 +242,20 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     this.dispatchEvent(event)
   }
 }
+
+/**
+ * A stream that lives as long as the module, like the core's RECORD_SHAPE:
+ * V8 keeps a hidden class only while some object has it, so without this a
+ * full GC while a process has no stream open would throw away the compiled
+ * code that works on streams, and the next ones would run slowly until it
+ * is compiled again.
+ */
+export const STREAM_SHAPE: YamuxStream = new YamuxStream({
+  streamId: 0,
+  session: undefined as unknown as Session,
+  owner: undefined as unknown as StreamOwner,
+  direction: 'outbound',
+  maxReadBufferLength: 0,
+  inactivityTimeout: 0,
+  watched: false
+})

@@ -52,6 +52,7 @@ const NODE_ONLY = new Map([
   ['libp2p/e2e-process.spec.js', 'a child process over @libp2p/tcp'],
   ['node/', 'the Node.js API (libp2p-yamux/node)'],
   ['package/', 'reads files and packs the tarball'],
+  ['shapes/', 'V8 natives syntax in a child process'],
   ['soak/', 'heap and RSS measurements'],
   ['v2/e2e.spec.js', 'libp2p 2 over @libp2p/tcp'],
   ['yamux-js/', 'yamux-js and the Node.js API over node:net sockets']

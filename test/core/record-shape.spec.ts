@@ -1,4 +1,3 @@
-/* eslint-env mocha */
 /** Stream records keep one hidden class: what they store never changes a field's kind. */
 import { expect } from 'aegir/chai'
 import { RECORD_SHAPE, StreamRecord } from '../../src/core/stream-record.ts'

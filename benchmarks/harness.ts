@@ -58,6 +58,22 @@ export function gc (): void {
   }
 }
 
+/**
+ * Called right before a timed run. By default a full GC, so the run does not
+ * pay for the garbage of the one before. `BENCH_GC=0` skips it: the run then
+ * sees V8's heap sizing and compiled code as a long-lived process does
+ * (a forced GC shrinks the young generation and discards optimised code
+ * whose hidden classes had no live object; see benchmarks/README.md).
+ */
+export function beforeTimedRun (): void {
+  if (forcedGcBeforeRuns()) { gc() }
+}
+
+/** Whether timed runs start with a forced full GC (`BENCH_GC`, default on). */
+export function forcedGcBeforeRuns (): boolean {
+  return process.env.BENCH_GC !== '0'
+}
+
 export function hasGc (): boolean {
   return typeof (globalThis as MaybeGc).gc === 'function'
 }

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { forcedGcBeforeRuns } from './harness.ts'
 import type { BenchConfig } from './config.ts'
 import type { CaseResult, MetricSpec } from './results.ts'
 
@@ -209,7 +210,7 @@ export function resultsMarkdown (doc: ResultsDocument): string {
     environment(doc.root),
     `- load average (1/5/15 min): ${doc.loadAtStart.map(l => l.toFixed(2)).join(' / ')} at the start, ${os.loadavg().map(l => l.toFixed(2)).join(' / ')} at the end (other processes on this 2-core machine add noise)`,
     '',
-    `Settings: ${config.fullStackRounds} full-stack rounds of ${config.fullStackBytes / MiB} MiB (${config.fullStackStreams.join(', ')} streams); ${config.rounds} throughput rounds of ${config.totalBytes / MiB} MiB in ${config.writeSize / 1024} KiB writes; churn ${config.churnStreams} streams × ${config.churnRounds} rounds; memory ${config.memoryStreams} streams × ${config.memoryRounds} rounds; wire ${config.wireBytes / MiB} MiB. Contenders run interleaved, round by round, in a rotating order${config.isolate ? ', each in its own long-lived worker process (one run at a time)' : ', all in one process'}. Values are medians over rounds; "× X" is the median of the per-round ratios to the first row (X); "per-round ×" lists them. MB = 10^6 bytes. CPU = process.cpuUsage() (user + system) of the one process that runs both ends.`,
+    `Settings: ${config.fullStackRounds} full-stack rounds of ${config.fullStackBytes / MiB} MiB (${config.fullStackStreams.join(', ')} streams); ${config.rounds} throughput rounds of ${config.totalBytes / MiB} MiB in ${config.writeSize / 1024} KiB writes; churn ${config.churnStreams} streams × ${config.churnRounds} rounds; memory ${config.memoryStreams} streams × ${config.memoryRounds} rounds; wire ${config.wireBytes / MiB} MiB. Contenders run interleaved, round by round, in a rotating order${config.isolate ? ', each in its own long-lived worker process (one run at a time)' : ', all in one process'}. ${forcedGcBeforeRuns() ? 'Each timed run starts after a forced full GC' : 'Timed runs start without a forced GC (BENCH_GC=0: steady state)'}. Values are medians over rounds; "× X" is the median of the per-round ratios to the first row (X); "per-round ×" lists them. MB = 10^6 bytes. CPU = process.cpuUsage() (user + system) of the one process that runs both ends.`,
     '',
     '## Goals (issue 14)',
     '',

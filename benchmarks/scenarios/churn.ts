@@ -6,7 +6,7 @@
  * flight. The bare transport has no streams: its row is 1 KiB echo round
  * trips on the connection (same concurrency), a ceiling for reference.
  */
-import { closeMuxer, deferred, errorMessage, gc, guarded } from '../harness.ts'
+import { beforeTimedRun, closeMuxer, deferred, errorMessage, guarded } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
 import { churnV2 } from './v2.ts'
@@ -148,7 +148,7 @@ export async function churnRun (contender: Contender, options: ChurnOptions): Pr
   const { streams, parallel } = options
   return guarded(async () => {
     pair = inProcessPair()
-    gc()
+    beforeTimedRun()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     if (contender.kind === 'bare') {

@@ -12,7 +12,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import { deferred, errorMessage, gc, guarded, writeAll } from '../harness.ts'
+import { beforeTimedRun, deferred, errorMessage, guarded, writeAll } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { tcpPair } from '../transports.ts'
 import type { BenchConfig } from '../config.ts'
@@ -112,7 +112,7 @@ async function muxedRun (contender: MuxerContender, options: FullStackOptions, n
     await stream.close()
   }
 
-  gc()
+  beforeTimedRun()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   // the first stream alone: chainsafe aborts a connection that gets more
@@ -159,7 +159,7 @@ async function bareRun (options: FullStackOptions, pairs: TransportPair[]): Prom
   })
   receiver.addEventListener('close', (evt) => { if (count < totalBytes) { received.reject(evt.error ?? new Error('connection closed early')) } })
   const chunk = new Uint8Array(writeSize).fill(0x61)
-  gc()
+  beforeTimedRun()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await Promise.all([received.promise, writeAll(sender, totalBytes, chunk)])

@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events'
 import net from 'node:net'
-import { deferred, gc, guarded } from '../harness.ts'
+import { beforeTimedRun, deferred, guarded } from '../harness.ts'
 import { IDLE_WARM_UP, IdleStreams } from '../idle-streams.ts'
 import type { NodeContender, NodeMuxContender, NodeMuxPair } from '../node-contenders.ts'
 import type { Sample } from '../results.ts'
@@ -120,7 +120,7 @@ export async function nodeTransfer (contender: NodeContender, options: NodeTrans
         stream.on('error', (err) => { received.reject(err) })
       })
     }
-    gc()
+    beforeTimedRun()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const writers: Array<Promise<void>> = []
@@ -208,7 +208,7 @@ export async function nodeChurn (contender: NodeContender, options: NodeChurnOpt
         for (; done < options.streams; done++) { await cycle(echo, payload) }
       }
     }
-    gc()
+    beforeTimedRun()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     await unlessStalled(run(), () => done, `${options.streams} streams`)

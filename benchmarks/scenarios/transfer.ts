@@ -6,7 +6,7 @@
  * until the receiver has counted the last byte and every writer has closed
  * its stream.
  */
-import { deferred, gc, guarded, closeMuxer, writeAll } from '../harness.ts'
+import { beforeTimedRun, closeMuxer, deferred, guarded, writeAll } from '../harness.ts'
 import { YamuxFrameTap, sumCounts } from '../tap.ts'
 import { makeTransport } from '../transports.ts'
 import { transferV2 } from './v2.ts'
@@ -70,7 +70,7 @@ export async function transfer (contender: Contender, options: TransferOptions):
       })
     }
 
-    gc()
+    beforeTimedRun()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
 

@@ -4,7 +4,7 @@
  * memory.ts, written the way a libp2p 2 application drives a stream (a
  * writer hands `sink` an iterable, a reader iterates `source`).
  */
-import { deferred, gc, guarded } from '../harness.ts'
+import { beforeTimedRun, deferred, guarded } from '../harness.ts'
 import { IDLE_WARM_UP, IdleStreams } from '../idle-streams.ts'
 import { attach, closeMuxerV2, inProcessPairV2, makePairV2 } from '../v2.ts'
 import { expectOpen } from './memory.ts'
@@ -56,7 +56,7 @@ export async function transferV2 (contender: MuxerV2Contender, options: Transfer
     attach(dialer, pair.dialer)
     attach(listener, pair.listener)
 
-    gc()
+    beforeTimedRun()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const muxer = dialer
@@ -132,7 +132,7 @@ export async function churnV2 (contender: MuxerV2Contender, options: ChurnOption
       }
     }
 
-    gc()
+    beforeTimedRun()
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     const workers: Array<Promise<void>> = []

@@ -180,7 +180,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
       this.log.error('failed to send reset to remote - %e', e)
     }
     this.wakeReaders(err)
-    this.finish(new StreamAbortEvent(err))
+    this.finish(() => new StreamAbortEvent(err))
   }
 
   sendReset (_err?: Error): void {
@@ -202,7 +202,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     }
     const error = new StreamResetError()
     this.wakeReaders(error)
-    this.finish(new StreamResetEvent(error))
+    this.finish(() => new StreamResetEvent(error))
   }
 
   /** The peer closed its writing side (FIN). */
@@ -234,12 +234,13 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     this.closedAt = sinceEpoch()
     this.maybeEnd()
     this.wakeReaders()
-    this.finish(new StreamCloseEvent())
+    this.finish(() => new StreamCloseEvent())
   }
 
-  private finish (event: StreamCloseEvent): void {
+  /** The stream is over: its owner forgets it, and 'close' listeners (if any) hear how it ended. */
+  private finish (event: () => StreamCloseEvent): void {
     this.owner.streamEnded(this)
-    this.dispatchEvent(event)
+    if (this.hasListeners('close')) { this.dispatchEvent(event()) }
   }
 }
 

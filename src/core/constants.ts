@@ -46,6 +46,17 @@ export const MAX_U32 = 0xFFFF_FFFF
 /** Every stream starts with this window in both directions (spec). */
 export const INITIAL_STREAM_WINDOW = 256 * 1024
 
+/**
+ * A stream whose application consumed half its window grows its window to at
+ * least this at that first update, whatever its rate (capped by its maximum
+ * and the session's budget). Auto-tuning by RTT alone leaves a stream that
+ * shares the link with many others at 256 KiB, and so sending a window update
+ * for every 128 KiB it moves: 8 per MiB, most of them a transport write (a
+ * noise message and a syscall) of their own. Growth needs consumption, so a
+ * paused reader never gets a larger window.
+ */
+export const MIN_BUSY_STREAM_WINDOW = 1024 * 1024
+
 /** Default cap for a stream's receive window once auto-tuned. */
 export const DEFAULT_MAX_STREAM_WINDOW = 16 * 1024 * 1024
 

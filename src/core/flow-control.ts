@@ -4,7 +4,7 @@
  * window), auto-tuning the window with the RTT under the session budget,
  * and u32-checked send credit. Functions over a StreamRecord, no I/O.
  */
-import { MAX_U32 } from './constants.ts'
+import { MAX_U32, MIN_BUSY_STREAM_WINDOW } from './constants.ts'
 import { ReceiveWindowExceededError, WindowOverflowError } from './errors.ts'
 import type { StreamRecord } from './stream-record.ts'
 
@@ -76,13 +76,16 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
   let growth = 0
   const window = stream.recvWindow
   if (stream.consumed * 2 >= window) {
-    // QUIC-style tuning: half the window went in under two RTTs, so the
-    // window, not the link, limits the sender; double it (within limits)
-    const rtt = srtt > MIN_TUNING_RTT ? srtt : MIN_TUNING_RTT
-    if (srtt > 0 && now - stream.lastUpdateAt < 2 * rtt && window < stream.maxRecvWindow) {
-      growth = budget.grow(Math.min(window, stream.maxRecvWindow - window))
-      stream.recvWindow += growth
+    const room = stream.maxRecvWindow - window
+    if (window < MIN_BUSY_STREAM_WINDOW) {
+      // a stream that moves data gets a window that needs few updates
+      growth = budget.grow(Math.min(MIN_BUSY_STREAM_WINDOW - window, room))
+    } else if (room > 0 && srtt > 0 && now - stream.lastUpdateAt < 2 * (srtt > MIN_TUNING_RTT ? srtt : MIN_TUNING_RTT)) {
+      // QUIC-style tuning: half the window went in under two RTTs, so the
+      // window, not the link, limits the sender; double it (within limits)
+      growth = budget.grow(Math.min(window, room))
     }
+    stream.recvWindow += growth
   } else if (stream.creditOwed === 0) {
     return 0
   }

@@ -2,7 +2,7 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { WindowBudget, addSendCredit, chargeReceive, recordConsumed, takeCredit } from '../../src/core/flow-control.ts'
-import { INITIAL_STREAM_WINDOW, MAX_U32, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
+import { INITIAL_STREAM_WINDOW, MAX_U32, MIN_BUSY_STREAM_WINDOW, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
 import { StreamRecord } from '../../src/core/stream-record.ts'
 import { SessionPair, equalBytes, pattern, writeAll } from '../fixtures/session-pair.ts'
 import { numberSetting } from '../fixtures/settings.ts'
@@ -105,19 +105,42 @@ describe('flow control: one stream, sender and receiver', () => {
     expect(stream.recvAvailable).to.equal(1024 * 1024)
   })
 
-  it('grows only when half the window went in under two RTTs, within the budget', () => {
-    const budget = new WindowBudget(INITIAL_STREAM_WINDOW + 100_000)
+  it('a busy stream grows to MIN_BUSY_STREAM_WINDOW at its first update whatever its rate, then only when half the window went in under two RTTs, within the budget', () => {
+    const budget = new WindowBudget(MIN_BUSY_STREAM_WINDOW + 100_000)
     budget.used = INITIAL_STREAM_WINDOW
     const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
-    chargeReceive(stream, INITIAL_STREAM_WINDOW)
-    recordConsumed(stream, INITIAL_STREAM_WINDOW)
-    // slow consumer: 100 ms with a 10 ms RTT, no growth
-    expect(takeCredit(stream, 100, 10, budget)).to.equal(INITIAL_STREAM_WINDOW)
-    chargeReceive(stream, INITIAL_STREAM_WINDOW)
-    recordConsumed(stream, INITIAL_STREAM_WINDOW)
-    // fast: within two RTTs; growth capped by what the budget has left
-    expect(takeCredit(stream, 105, 10, budget)).to.equal(INITIAL_STREAM_WINDOW + 100_000)
+    const half = INITIAL_STREAM_WINDOW / 2
+    chargeReceive(stream, half)
+    recordConsumed(stream, half)
+    // slow (100 ms for half the window with a 10 ms RTT), yet it moves data: one jump
+    expect(takeCredit(stream, 100, 10, budget)).to.equal(half + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
+    expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
+    // from there a slow consumer gets no growth
+    chargeReceive(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    recordConsumed(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    expect(takeCredit(stream, 300, 10, budget)).to.equal(MIN_BUSY_STREAM_WINDOW / 2)
+    // fast: within two RTTs of the last update; growth capped by what the budget has left
+    chargeReceive(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    recordConsumed(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    expect(takeCredit(stream, 305, 10, budget)).to.equal(MIN_BUSY_STREAM_WINDOW / 2 + 100_000)
     expect(budget.used).to.equal(budget.limit)
+  })
+
+  it('a stream whose maximum window is below MIN_BUSY_STREAM_WINDOW grows only to its maximum', () => {
+    const budget = new WindowBudget(1 << 30)
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 512 * 1024, 0)
+    chargeReceive(stream, INITIAL_STREAM_WINDOW / 2)
+    recordConsumed(stream, INITIAL_STREAM_WINDOW / 2)
+    takeCredit(stream, 100, 10, budget)
+    expect(stream.recvWindow).to.equal(512 * 1024)
+  })
+
+  it('a paused reader never grows its window: growth needs consumption', () => {
+    const budget = new WindowBudget(1 << 30)
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
+    chargeReceive(stream, INITIAL_STREAM_WINDOW)
+    expect(takeCredit(stream, 100, 10, budget)).to.equal(0)
+    expect(stream.recvWindow).to.equal(INITIAL_STREAM_WINDOW)
   })
 
   it('rejects data beyond the window and grants past 2^32-1', () => {

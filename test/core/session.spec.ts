@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
 import {
-  ConnectionResetError, Flag, FLUSH_BATCH_BYTES, ReceiveWindowExceededError, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, RemoteGoAwayError,
+  ConnectionResetError, Flag, FLUSH_BATCH_BYTES, ReceiveWindowExceededError, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, MIN_BUSY_STREAM_WINDOW, RemoteGoAwayError,
   SessionShutdownError, StreamClosedError, StreamLimitError, StreamsExhaustedError
 } from '../../src/core/index.ts'
 import { decodeAll } from '../fixtures/raw-peer.ts'
@@ -186,13 +186,15 @@ describe('session: flow control', function () {
     expect(pair.server.log(id).bytes).to.equal(INITIAL_STREAM_WINDOW)
     expect(pair.client.session.writableLength(id)).to.equal(0)
 
-    // consuming returns credit, once half a window has been consumed
+    // consuming returns credit, once half a window has been consumed; that
+    // first update also grows the window to MIN_BUSY_STREAM_WINDOW
     pair.server.session.consume(id, INITIAL_STREAM_WINDOW / 2 - 1)
     pair.run(1_000)
     expect(pair.server.log(id).bytes).to.equal(INITIAL_STREAM_WINDOW)
     pair.server.session.consume(id, 1)
     pair.run(1_000)
-    expect(pair.server.log(id).bytes).to.equal(INITIAL_STREAM_WINDOW + INITIAL_STREAM_WINDOW / 2)
+    expect(pair.server.log(id).bytes).to.equal(MIN_BUSY_STREAM_WINDOW + INITIAL_STREAM_WINDOW / 2)
+    expect(pair.client.session.writableLength(id)).to.equal(0)
 
     pair.server.autoConsume = true
     pair.server.session.consume(id, pair.server.log(id).bytes - INITIAL_STREAM_WINDOW / 2)

@@ -1,8 +1,9 @@
 /**
  * Flow control of one stream: charging received data against the receive
  * window, returning credit as the owner consumes (one update per half
- * window), auto-tuning the window with the RTT under the session budget,
- * and u32-checked send credit. Functions over a StreamRecord, no I/O.
+ * window), growing a busy stream's window and auto-tuning it with the RTT
+ * under the session budget, and u32-checked send credit. Functions over a
+ * StreamRecord, no I/O.
  */
 import { MAX_U32, MIN_BUSY_STREAM_WINDOW } from './constants.ts'
 import { ReceiveWindowExceededError, WindowOverflowError } from './errors.ts'
@@ -80,7 +81,7 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
     if (window < MIN_BUSY_STREAM_WINDOW) {
       // a stream that moves data gets a window that needs few updates
       growth = budget.grow(Math.min(MIN_BUSY_STREAM_WINDOW - window, room))
-    } else if (room > 0 && srtt > 0 && now - stream.lastUpdateAt < 2 * (srtt > MIN_TUNING_RTT ? srtt : MIN_TUNING_RTT)) {
+    } else if (room > 0 && srtt > 0 && now - stream.lastUpdateAt < 2 * Math.max(srtt, MIN_TUNING_RTT)) {
       // QUIC-style tuning: half the window went in under two RTTs, so the
       // window, not the link, limits the sender; double it (within limits)
       growth = budget.grow(Math.min(window, room))

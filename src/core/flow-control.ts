@@ -66,7 +66,7 @@ export function recordConsumed (stream: StreamRecord, bytes: number): boolean {
 /**
  * Credit to grant now: what was consumed, the initial extra window, and
  * auto-tuned growth. Resets the stream's counters as if the grant was sent.
- * `srtt` is the smoothed RTT in ms (0 before the first pong).
+ * `srtt` is the smoothed RTT in ms (-1 before the first pong).
  */
 export function takeCredit (stream: StreamRecord, now: number, srtt: number, budget: WindowBudget): number {
   if (stream.readClosed) {
@@ -81,7 +81,7 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
     if (window < MIN_BUSY_STREAM_WINDOW) {
       // a stream that moves data gets a window that needs few updates
       growth = budget.grow(Math.min(MIN_BUSY_STREAM_WINDOW - window, room))
-    } else if (room > 0 && srtt > 0 && now - stream.lastUpdateAt < 2 * Math.max(srtt, MIN_TUNING_RTT)) {
+    } else if (room > 0 && srtt >= 0 && now - stream.lastUpdateAt < 2 * Math.max(srtt, MIN_TUNING_RTT)) {
       // QUIC-style tuning: half the window went in under two RTTs, so the
       // window, not the link, limits the sender; double it (within limits)
       growth = budget.grow(Math.min(window, room))

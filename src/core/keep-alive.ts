@@ -15,8 +15,11 @@ export class PingState {
   private forKeepAlive = false
   private sentAt = 0
   private callbacks: PingCallback[] = []
-  /** Smoothed RTT in ms, 0 before the first pong. */
-  srtt = 0
+  /**
+   * Smoothed RTT in ms, -1 before the first pong. 0 is a real reading: a
+   * peer in the same process (or a coarse browser clock) answers within one tick.
+   */
+  srtt = -1
   /** Any frame arrived since the last keep-alive tick. */
   heardFromPeer = false
   /** When keep-alive looks at the session next (Infinity when off). */
@@ -43,7 +46,7 @@ export class PingState {
   pong (value: number, now: number): void {
     if (!this.inFlight || value !== this.id) { return }
     const rtt = Math.max(now - this.sentAt, 0)
-    this.srtt = this.srtt === 0 ? rtt : (this.srtt * 7 + rtt) / 8
+    this.srtt = this.srtt < 0 ? rtt : (this.srtt * 7 + rtt) / 8
     this.settle(undefined, rtt)
   }
 

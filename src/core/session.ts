@@ -96,7 +96,7 @@ export class Session {
   /** True once the session has ended. */
   get isClosed (): boolean { return this.closed }
   /** Smoothed round-trip time in ms, or -1 before the first pong. */
-  get rtt (): number { return this.pings.srtt > 0 ? this.pings.srtt : -1 }
+  get rtt (): number { return this.pings.srtt }
   /** Number of live streams. */
   get streamCount (): number { return this.streams.size }
   /** True while the transport has asked us to wait. */

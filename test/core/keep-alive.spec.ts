@@ -5,6 +5,7 @@ import { PingState } from '../../src/core/keep-alive.ts'
 describe('ping state', () => {
   it('one ping in flight: callers join it, stale and unsolicited pongs are ignored, RTT is smoothed', () => {
     const pings = new PingState()
+    expect(pings.srtt).to.equal(-1) // nothing measured yet
     const results: number[] = []
     const id = pings.start(0, false, (_e, rtt) => results.push(rtt))
     expect(id).to.equal(1)

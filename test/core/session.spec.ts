@@ -374,6 +374,16 @@ describe('session: ping and keep-alive', () => {
     expect(pair.client.session.rtt).to.equal(40)
   })
 
+  it('reports an RTT of 0 ms as 0, not as "none measured" (a peer in the same tick, a coarse browser clock)', () => {
+    const pair = new SessionPair({ latency: 0 })
+    expect(pair.client.session.rtt).to.equal(-1)
+    let rtt = -1
+    pair.client.session.ping((err, value) => { expect(err).to.equal(undefined); rtt = value })
+    pair.run(10)
+    expect(rtt).to.equal(0)
+    expect(pair.client.session.rtt).to.equal(0)
+  })
+
   it('shares one ping in flight among callers', () => {
     const pair = new SessionPair({ latency: 5 })
     pair.toServer.recordWire = true

@@ -262,15 +262,17 @@ describe('libp2p muxer: limits and errors', () => {
   it('aborts a stream idle past an inactivityTimeout the caller set; the peer sees a reset', async () => {
     const timersBefore = activeTimers()
     const { dialer, listener, inbound } = muxers()
-    const idle = await dialer.createStream({ inactivityTimeout: 200 })
-    const busy = await dialer.createStream({ inactivityTimeout: 200 })
+    // the busy stream sends every 40 ms: a 500 ms timeout leaves room for a
+    // loaded machine's pauses, and the loop outlasts the idle stream's timeout
+    const idle = await dialer.createStream({ inactivityTimeout: 500 })
+    const busy = await dialer.createStream({ inactivityTimeout: 500 })
     const untimed = await dialer.createStream()
     for (const s of [idle, busy, untimed]) { s.send(Uint8Array.of(1)) }
     await until(() => inbound.length === 3)
     const idleClosed = new Promise<string | undefined>(resolve => { idle.addEventListener('close', (evt) => { resolve(evt.error?.name) }) })
     const remoteClosed = new Promise<string | undefined>(resolve => { inbound[0].addEventListener('close', (evt) => { resolve(evt.error?.name) }) })
     const start = Date.now()
-    while (Date.now() - start < 600) {
+    while (Date.now() - start < 1200) {
       busy.send(Uint8Array.of(2))
       await settle(40)
     }

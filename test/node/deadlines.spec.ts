@@ -7,6 +7,7 @@
 import { once } from 'node:events'
 import { expect } from 'aegir/chai'
 import { Flag, FrameType } from '../../src/core/index.ts'
+import { environment } from '../../src/environment.ts'
 import { activeTimers } from '../../src/index.ts'
 import { failOnEscapes, header, rawPeer, sleep } from '../fixtures/node-peers.ts'
 import type { YamuxDuplex } from '../../src/node/index.ts'
@@ -16,6 +17,34 @@ async function acceptedStream (p: RawPeer, id = 1): Promise<YamuxDuplex> {
   const accepting = p.session.accept()
   p.socket.write(header(FrameType.WindowUpdate, Flag.SYN, id, 0))
   return accepting
+}
+
+/**
+ * Counts the live yamux timers that calls passed to `track` set, and those
+ * their timers' callbacks set (a deadline re-armed when it fires).
+ * activeTimers() is process-wide: sessions earlier specs left open fire their
+ * timers (each keeps its 10 s ping timeout armed) and re-arm them at any time.
+ */
+function timerTracker (): { track(calls: () => void): void, live(): number, stop(): void } {
+  const live = new Set<unknown>()
+  let tracking = false
+  const { setTimer, clearTimer } = environment
+  environment.setTimer = (task, delay) => {
+    if (!tracking) { return setTimer(task, delay) }
+    const handle = setTimer(() => {
+      live.delete(handle)
+      tracking = true
+      try { task() } finally { tracking = false }
+    }, delay)
+    live.add(handle)
+    return handle
+  }
+  environment.clearTimer = (handle) => { live.delete(handle); clearTimer(handle) }
+  return {
+    track (calls) { tracking = true; try { calls() } finally { tracking = false } },
+    live: () => live.size,
+    stop: () => { Object.assign(environment, { setTimer, clearTimer }) }
+  }
 }
 
 async function readAll (stream: YamuxDuplex): Promise<string> {
@@ -106,21 +135,27 @@ describe('node API: stream deadlines', function () {
   it('uses one timer per stream at most and releases it: when cleared, when it fired, when the stream is destroyed', async () => {
     const p = await rawPeer()
     const stream = await acceptedStream(p)
-    const base = activeTimers()
-    stream.setReadDeadline(60_000)
-    stream.setWriteDeadline(30_000)
-    stream.setDeadline(45_000)
-    expect(activeTimers()).to.equal(base + 1)
-    stream.setDeadline(0)
-    expect(activeTimers()).to.equal(base)
-    stream.setReadDeadline(10)
-    await sleep(40)
-    expect(activeTimers()).to.equal(base)
-    stream.setWriteDeadline(60_000)
-    expect(activeTimers()).to.equal(base + 1)
-    stream.destroy()
-    expect(activeTimers()).to.equal(base)
-    p.done()
+    const timers = timerTracker()
+    try {
+      timers.track(() => {
+        stream.setReadDeadline(60_000)
+        stream.setWriteDeadline(30_000)
+        stream.setDeadline(45_000)
+      })
+      expect(timers.live()).to.equal(1)
+      timers.track(() => { stream.setDeadline(0) })
+      expect(timers.live()).to.equal(0)
+      timers.track(() => { stream.setReadDeadline(10) })
+      await sleep(40)
+      expect(timers.live()).to.equal(0)
+      timers.track(() => { stream.setWriteDeadline(60_000) })
+      expect(timers.live()).to.equal(1)
+      timers.track(() => { stream.destroy() })
+      expect(timers.live()).to.equal(0)
+    } finally {
+      timers.stop()
+      p.done()
+    }
   })
 
   it('rejects deadlines that are not a Date or a non-negative number', async () => {

@@ -7,7 +7,7 @@
  */
 import { expect } from 'aegir/chai'
 import { Flag, FrameType } from '../../src/core/index.ts'
-import { failOnEscapes, header, rawPeer, sleep } from '../fixtures/node-peers.ts'
+import { failOnEscapes, header, rawPeer, sleep, until } from '../fixtures/node-peers.ts'
 import type { YamuxDuplex } from '../../src/node/index.ts'
 
 async function errorOf (stream: YamuxDuplex): Promise<Error> {
@@ -44,9 +44,10 @@ describe('node API: stream errors never escape', function () {
   it('a stream reset while it waits in the accept queue is dropped silently', async () => {
     const p = await rawPeer()
     p.socket.write(Buffer.concat([header(FrameType.Data, Flag.SYN, 1, 5), Buffer.from('hello')]))
-    await sleep(50)
-    p.socket.write(header(FrameType.WindowUpdate, Flag.RST, 1, 0))
-    await sleep(50)
+    await until(() => p.session.numStreams === 1, 'the stream was queued')
+    p.socket.write(Buffer.concat([header(FrameType.WindowUpdate, Flag.RST, 1, 0), header(FrameType.Ping, Flag.SYN, 0, 7)]))
+    // the ping's answer proves the RST before it was handled
+    await p.waitFor(f => f.type === FrameType.Ping && f.flags === Flag.ACK && f.length === 7)
     expect(p.session.numStreams).to.equal(0)
     p.done()
   })
@@ -118,8 +119,11 @@ describe('node API: stream errors never escape', function () {
     for (let i = 0; i < 50; i++) {
       frames.push(header(FrameType.Data, Flag.SYN, 1 + 2 * i, 1), Buffer.from('z'), header(FrameType.WindowUpdate, Flag.RST, 1 + 2 * i, 0))
     }
+    frames.push(header(FrameType.Ping, Flag.SYN, 0, 9))
     p.socket.write(Buffer.concat(frames))
-    await sleep(100)
+    // the ping's answer proves every frame before it was handled
+    await p.waitFor(f => f.type === FrameType.Ping && f.flags === Flag.ACK && f.length === 9)
+    await sleep(0) // the accept loop takes what it got after one more turn
     expect(p.session.isClosed).to.equal(false)
     expect(accepted.every(s => s.destroyed)).to.equal(true)
     p.done()

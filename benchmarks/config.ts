@@ -37,6 +37,12 @@ export interface BenchConfig {
   nodeMemoryStreams: number
   /** A single run taking longer than this is reported as failed. */
   runTimeoutMs: number
+  /** Stream counts of the two-process TCP scenario. */
+  splitStreams: number[]
+  /** Payload per round of the two-process scenario. */
+  splitBytes: number
+  /** Recorded rounds of the two-process scenario. */
+  splitRounds: number
   /** Scenario names to run (all when empty). */
   only: string[]
   /** Contender names to run (all when empty). */
@@ -68,6 +74,7 @@ export function loadConfig (): BenchConfig {
   const counts = (name: string): number[] => list(name).map(Number).filter(n => Number.isInteger(n) && n > 0)
   const streamCounts = counts('BENCH_STREAMS')
   const fullStackStreams = counts('BENCH_FULL_STREAMS')
+  const splitStreams = counts('BENCH_SPLIT_STREAMS')
   return {
     quick,
     rounds: int('BENCH_ROUNDS', quick ? 3 : 9),
@@ -77,6 +84,9 @@ export function loadConfig (): BenchConfig {
     fullStackRounds: int('BENCH_FULL_ROUNDS', quick ? 1 : 5),
     fullStackBytes: int('BENCH_FULL_MIB', quick ? 32 : 128) * MiB,
     fullStackStreams: fullStackStreams.length > 0 ? fullStackStreams : [1, 100],
+    splitStreams: splitStreams.length > 0 ? splitStreams : [1, 100],
+    splitBytes: int('BENCH_SPLIT_MIB', quick ? 64 : 256) * MiB,
+    splitRounds: int('BENCH_SPLIT_ROUNDS', quick ? 3 : 15),
     wireBytes: int('BENCH_WIRE_MIB', quick ? 16 : 64) * MiB,
     churnStreams: int('BENCH_CHURN_STREAMS', quick ? 5000 : 20_000),
     churnParallel: int('BENCH_CHURN_PARALLEL', 100),

@@ -23,6 +23,7 @@ import { fullStackCases, runFullStackRound, warmUpFullStack } from './scenarios/
 import { memoryCase, memoryChild, runMemoryRound } from './scenarios/memory.ts'
 import { nodeCases, runNodeRound, warmUpNode } from './scenarios/node-api.ts'
 import { nodeMemoryChild } from './scenarios/node-runs.ts'
+import { runSplit, splitCases } from './scenarios/split-tcp.ts'
 import { runThroughputRound, throughputCases, warmUpThroughput } from './scenarios/throughput.ts'
 import { memoryChildV2 } from './scenarios/v2.ts'
 import { runWireRound, wireCases } from './scenarios/wire.ts'
@@ -31,7 +32,7 @@ import type { BenchConfig } from './config.ts'
 import type { Contender, MuxerContender } from './contenders.ts'
 import type { CaseResult, Sample } from './results.ts'
 
-const SCENARIOS = ['full-stack', 'throughput', 'wire', 'churn', 'memory', 'node']
+const SCENARIOS = ['full-stack', 'throughput', 'split', 'wire', 'churn', 'memory', 'node']
 
 function log (line: string): void {
   process.stderr.write(`${line}\n`)
@@ -99,6 +100,14 @@ async function runScenarios (scenarios: string[], config: BenchConfig, contender
       log(`throughput round ${round + 1}/${config.rounds}`)
       await runThroughputRound(round, cases, contenders, config, runner, log)
     }
+    emit(cases.map(c => c.result))
+  }
+  if (scenarios.includes('split')) {
+    // sender and receiver in their own processes (libp2p 3 muxers only)
+    runner.stop()
+    const splitContenders = contenders.filter(c => c.kind !== 'muxer-v2')
+    const cases = splitCases(config, splitContenders)
+    await runSplit(cases, splitContenders, config, log)
     emit(cases.map(c => c.result))
   }
   if (scenarios.includes('wire')) {

@@ -130,7 +130,7 @@ function instrument (conn: RealTcpConnection, counters: TransportCounters, tap?:
  * A stand-in for libp2p's upgrader: hands over the raw connection that
  * `@libp2p/tcp` built instead of encrypting and muxing it.
  */
-function captureUpgrader (onInbound: (conn: MultiaddrConnection) => void): Upgrader {
+export function captureUpgrader (onInbound: (conn: MultiaddrConnection) => void): Upgrader {
   const upgrader: Pick<Upgrader, 'upgradeInbound' | 'upgradeOutbound'> = {
     upgradeInbound: async (conn) => { onInbound(conn) },
     upgradeOutbound: async (conn) => conn as unknown as Connection

@@ -27,8 +27,6 @@ export const PROTOCOL = '/yamux/1.0.0'
 /** Marks our muxers (a registered symbol: the same in every copy of this package). */
 export const YAMUX_MUXER: unique symbol = Symbol.for('libp2p-yamux/muxer')
 
-/** libp2p's default bound on a stream's unread bytes. */
-const DEFAULT_MAX_READ_BUFFER_LENGTH = 4 * 1024 * 1024
 /** A frame cut by transport reads is joined for one delivery up to this size. */
 const MAX_JOINED_FRAME = 256 * 1024
 
@@ -277,7 +275,10 @@ export class YamuxMuxer extends TypedEventEmitter<StreamMuxerEvents<YamuxStream>
 
   private track (id: number, direction: 'inbound' | 'outbound', options: StreamOptions): YamuxStream {
     const watched = options.inactivityTimeout !== undefined && options.inactivityTimeout > 0
-    const maxReadBufferLength = options.maxReadBufferLength ?? DEFAULT_MAX_READ_BUFFER_LENGTH
+    // by default a stream may buffer what its largest window admits: a cap
+    // below it (libp2p's usual 4 MiB) keeps one fast stream's window small
+    // and its sender waiting for credit
+    const maxReadBufferLength = options.maxReadBufferLength ?? this.options.session.maxStreamWindowSize
     const stream = new YamuxStream({
       streamId: id,
       session: this.session,

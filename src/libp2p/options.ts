@@ -17,7 +17,10 @@ export interface YamuxStreamOptions extends StreamOptions {
    * (a peer may send a whole initial window before we can stop it): a
    * smaller value throws InvalidParametersError.
    *
-   * @default 4194304
+   * Left unset it is `maxStreamWindowSize`, so it bounds nothing the window
+   * does not already bound.
+   *
+   * @default 16777216
    */
   maxReadBufferLength?: number
 }

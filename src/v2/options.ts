@@ -14,7 +14,10 @@ export interface YamuxV2StreamOptions {
    * peer cannot overflow it. At least `initialStreamWindowSize` (the same
    * check as the v3 muxer): a smaller value throws InvalidParametersError.
    *
-   * @default 4194304
+   * Left unset it is `maxStreamWindowSize`, so it bounds nothing the window
+   * does not already bound.
+   *
+   * @default 16777216
    */
   maxReadBufferLength?: number
 }
@@ -30,8 +33,6 @@ export interface ResolvedV2Options {
   maxReadBufferLength: number
 }
 
-const DEFAULT_MAX_READ_BUFFER_LENGTH = 4 * 1024 * 1024
-
 /** Validates `init`, throwing InvalidParametersError naming the bad option. */
 export function resolveV2Options (init: YamuxV2Init = {}): ResolvedV2Options {
   const streamOptions = init.streamOptions ?? {}
@@ -40,6 +41,6 @@ export function resolveV2Options (init: YamuxV2Init = {}): ResolvedV2Options {
   checkReadBufferLength(streamOptions.maxReadBufferLength, session)
   return {
     session,
-    maxReadBufferLength: streamOptions.maxReadBufferLength ?? DEFAULT_MAX_READ_BUFFER_LENGTH
+    maxReadBufferLength: streamOptions.maxReadBufferLength ?? session.maxStreamWindowSize
   }
 }

@@ -67,6 +67,8 @@ export async function sendAll (stream: Stream, total: number, chunk = 64 * 1024,
 /** The core's bookkeeping for one stream (white-box, read only). */
 export interface CoreStreamView {
   recvWindow: number
+  /** The most the window may grow to. */
+  maxRecvWindow: number
   recvAvailable: number
   consumed: number
   creditOwed: number

@@ -164,6 +164,19 @@ describe('libp2p muxer: back-pressure', () => {
     expect(drains.idle).to.equal(0)
   })
 
+  it('by default a stream may grow its window to maxStreamWindowSize (its read buffer bound follows it), unless maxReadBufferLength is set', async () => {
+    const windowCaps = async (dialerInit: YamuxMuxerInit, listenerInit: YamuxMuxerInit, streamInit?: { maxReadBufferLength: number }): Promise<[number, number]> => {
+      const { dialer, listener, inbound } = muxers(dialerInit, listenerInit)
+      const stream = await dialer.createStream(streamInit)
+      stream.send(Uint8Array.of(1))
+      await until(() => inbound.length === 1)
+      return [coreRecord(dialer, stream)?.maxRecvWindow ?? -1, coreRecord(listener, inbound[0])?.maxRecvWindow ?? -1]
+    }
+    expect(await windowCaps({}, {})).to.deep.equal([16 * 1024 * 1024, 16 * 1024 * 1024])
+    expect(await windowCaps({ maxStreamWindowSize: 8 * 1024 * 1024 }, { maxStreamWindowSize: 2 * 1024 * 1024 })).to.deep.equal([8 * 1024 * 1024, 2 * 1024 * 1024])
+    expect(await windowCaps({}, { streamOptions: { maxReadBufferLength: 1024 * 1024 } }, { maxReadBufferLength: 512 * 1024 })).to.deep.equal([512 * 1024, 1024 * 1024])
+  })
+
   it('caps the receive window at maxReadBufferLength so a paused stream is not aborted', async () => {
     const { inbound } = await pausedAfterFastReads(1024 * 1024, 16 * 1024 * 1024)
     await settle(100)

@@ -107,6 +107,20 @@ describe('libp2p v2 muxer: streams', () => {
     expect(stream.writeStatus).to.equal('closed')
   })
 
+  it('by default a stream may grow its window to maxStreamWindowSize; streamOptions.maxReadBufferLength caps it', async () => {
+    const cap = (muxer: YamuxMuxerV2, stream: Stream): number => (muxer as any).session.streams.get(Number(stream.id))?.maxRecvWindow ?? -1
+    const defaults = pair()
+    const stream = defaults.dialer.newStream()
+    void stream.sink(chunks(1))
+    await until(() => defaults.inbound.length === 1)
+    expect([cap(defaults.dialer, stream), cap(defaults.listener, defaults.inbound[0])]).to.deep.equal([16 * 1024 * 1024, 16 * 1024 * 1024])
+    const capped = pair({ maxStreamWindowSize: 8 * 1024 * 1024, streamOptions: { maxReadBufferLength: 1024 * 1024 } })
+    const other = capped.dialer.newStream()
+    void other.sink(chunks(1))
+    await until(() => capped.inbound.length === 1)
+    expect([cap(capped.dialer, other), cap(capped.listener, capped.inbound[0])]).to.deep.equal([1024 * 1024, 1024 * 1024])
+  })
+
   it('closed streams leave muxer.streams on both sides; libp2p may reassign protocol and direction', async () => {
     const { dialer, listener, inbound, ended } = pair()
     const stream = dialer.newStream()

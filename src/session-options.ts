@@ -92,7 +92,7 @@ export interface YamuxSessionOptions {
    * wait until half of it has left (bounds what a peer that stops reading
    * costs).
    *
-   * @default 4194304
+   * @default 16777216
    */
   maxSessionSendQueue?: number
 }

@@ -114,7 +114,7 @@ export interface SessionConfig {
    * `onWritable` once half of it is free), so a peer that stops reading
    * cannot make the session queue more than this however many streams write.
    *
-   * @default 4194304
+   * @default 16777216
    */
   maxSessionSendQueue: number
   /**

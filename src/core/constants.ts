@@ -94,8 +94,13 @@ export const MAX_PENDING_CONTROL_FRAMES = 4096
  */
 export const MAX_STREAM_SEND_QUEUE = 1024 * 1024
 
-/** Default bound on the bytes all streams of a session keep queued (maxSessionSendQueue). */
-export const DEFAULT_MAX_SESSION_SEND_QUEUE = 4 * 1024 * 1024
+/**
+ * Default bound on the bytes all streams of a session keep queued
+ * (maxSessionSendQueue). 4 MiB held a hundred writers behind a slow transport
+ * (noise) in turns of refused writes and wake-ups: 16 MiB moved 100 streams
+ * through noise 1.35× faster at 0.78× the CPU.
+ */
+export const DEFAULT_MAX_SESSION_SEND_QUEUE = 16 * 1024 * 1024
 
 /**
  * Writes up to this size are copied when accepted, so callers may reuse

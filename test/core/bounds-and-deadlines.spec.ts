@@ -1,11 +1,11 @@
 /* Memory bounds (session window budget, send queue bound, pinned views) and deadlines (write stall, FIN, user pings). */
 import { expect } from 'aegir/chai'
+import { DEFAULT_MAX_SESSION_SEND_QUEUE } from '../../src/core/constants.ts'
 import { FLUSH_BATCH_BYTES, Flag, FrameType, StreamLimitError } from '../../src/core/index.ts'
 import { RawHarness, frame } from '../fixtures/raw-peer.ts'
 import { SessionPair, pattern } from '../fixtures/session-pair.ts'
 
 const KiB = 1024
-const MiB = 1024 * KiB
 
 describe('session bounds: maxSessionWindowSize', () => {
   it('refuses streams once every initial window would exceed the budget, and takes them again when streams end', () => {
@@ -138,8 +138,10 @@ describe('session bounds: bytes queued across streams', () => {
     pair.run(1000)
     let accepted = 0
     for (const offset of offsets.values()) { accepted += offset }
-    // the default bound is 4 MiB; what already left sits in the paused link
-    expect(accepted).to.be.at.most(4 * MiB + 64 * KiB + 2 * FLUSH_BATCH_BYTES)
+    // 100 windows of 256 KiB would admit 25 MiB: the default bound (16 MiB) stops it;
+    // what already left sits in the paused link
+    expect(accepted).to.be.at.most(DEFAULT_MAX_SESSION_SEND_QUEUE + 64 * KiB + 2 * FLUSH_BATCH_BYTES)
+    expect(accepted).to.be.at.least(DEFAULT_MAX_SESSION_SEND_QUEUE)
     pair.toServer.paused = false
     pair.runUntil(() => [...data.keys()].every(id => pair.server.log(id).remoteClosed))
     for (const [id, bytes] of data) {

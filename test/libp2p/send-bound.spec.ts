@@ -1,5 +1,6 @@
 /* The connection-wide bound on queued writes, seen from libp2p streams: a peer that stops reading back-pressures every writer at maxSessionSendQueue, and all resume intact. */
 import { expect } from 'aegir/chai'
+import { DEFAULT_MAX_SESSION_SEND_QUEUE } from '../../src/core/constants.ts'
 import { muxers, pattern, patternByte, settle, until } from './helpers.ts'
 import type { SendResult } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -60,12 +61,13 @@ async function stalledWriters (maxSessionSendQueue?: number): Promise<{ accepted
 }
 
 describe('libp2p streams: a peer that stops reading', () => {
-  it('back-pressures all writers together at maxSessionSendQueue (4 MiB), then every stream resumes with its data intact', async () => {
+  it('back-pressures all writers together at maxSessionSendQueue (16 MiB by default), then every stream resumes with its data intact', async () => {
+    expect(DEFAULT_MAX_SESSION_SEND_QUEUE).to.equal(16 * 1024 * 1024)
     const { accepted, finish } = await stalledWriters()
     const total = accepted.reduce((a, b) => a + b, 0)
-    // 20 streams × 1 MiB would be 20 MiB; the session bound stops them at 4 MiB and a chunk each
-    expect(total).to.be.at.most(4 * 1024 * 1024 + STREAMS * CHUNK + STREAMS)
-    expect(total).to.be.at.least(4 * 1024 * 1024)
+    // 20 streams × 1 MiB would be 20 MiB; the session bound stops them at 16 MiB and a chunk each
+    expect(total).to.be.at.most(DEFAULT_MAX_SESSION_SEND_QUEUE + STREAMS * CHUNK + STREAMS)
+    expect(total).to.be.at.least(DEFAULT_MAX_SESSION_SEND_QUEUE)
     const received = await finish()
     expect(received).to.deep.equal(accepted)
   })

@@ -180,7 +180,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
       this.log.error('failed to send reset to remote - %e', e)
     }
     this.wakeReaders(err)
-    this.finish(() => new StreamAbortEvent(err))
+    if (this.finish()) { this.dispatchEvent(new StreamAbortEvent(err)) }
   }
 
   sendReset (_err?: Error): void {
@@ -202,7 +202,7 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     }
     const error = new StreamResetError()
     this.wakeReaders(error)
-    this.finish(() => new StreamResetEvent(error))
+    if (this.finish()) { this.dispatchEvent(new StreamResetEvent(error)) }
   }
 
   /** The peer closed its writing side (FIN). */
@@ -234,13 +234,16 @@ export class YamuxStream extends YamuxStreamReader implements Stream {
     this.closedAt = sinceEpoch()
     this.maybeEnd()
     this.wakeReaders()
-    this.finish(() => new StreamCloseEvent())
+    if (this.finish()) { this.dispatchEvent(new StreamCloseEvent()) }
   }
 
-  /** The stream is over: its owner forgets it, and 'close' listeners (if any) hear how it ended. */
-  private finish (event: () => StreamCloseEvent): void {
+  /**
+   * The stream is over: its owner forgets it. True if 'close' listeners want
+   * to hear how it ended (no event is built for nobody).
+   */
+  private finish (): boolean {
     this.owner.streamEnded(this)
-    if (this.hasListeners('close')) { this.dispatchEvent(event()) }
+    return this.hasListeners('close')
   }
 }
 

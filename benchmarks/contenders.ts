@@ -11,7 +11,7 @@ import { mplex } from '@libp2p/mplex'
 import { yamux as ourYamux } from '../src/index.ts'
 import { CHAINSAFE7, OURS_V2 } from './v2.ts'
 import type { MuxerV2Contender } from './v2.ts'
-import type { YamuxMuxer } from '../src/index.ts'
+import type { YamuxMuxer, YamuxMuxerInit } from '../src/index.ts'
 import type { MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
 export interface MuxerContender {
@@ -52,7 +52,8 @@ function cached<T> (make: (limit: number) => T): (limit: number) => T {
   }
 }
 
-const ourMuxer = (limit: number): Libp2pMuxer => ourYamux({
+const ourMuxer = (limit: number, extra: YamuxMuxerInit = {}): Libp2pMuxer => ourYamux({
+  ...extra,
   enableKeepAlive: false,
   maxInboundStreams: limit,
   maxOutboundStreams: limit,
@@ -81,6 +82,18 @@ const mplexMuxer = (limit: number): Libp2pMuxer => {
 }
 
 const ourFactory = cached((limit) => ourMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
+
+/**
+ * Options of the `ours-x` contender: ours with `BENCH_OURS_X` (JSON, e.g.
+ * `{"maxSessionSendQueue":4194304}`) merged over the settings above, for
+ * interleaved A/B runs of a setting against the default (`BENCH_CONTENDERS=ours,ours-x`).
+ */
+function experimentOptions (): YamuxMuxerInit {
+  const json = process.env.BENCH_OURS_X
+  return json === undefined || json === '' ? {} : JSON.parse(json)
+}
+const experimentMuxer = (limit: number): Libp2pMuxer => ourMuxer(limit, experimentOptions())
+const experimentFactory = cached((limit) => experimentMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
 const chainsafeFactory = cached((limit) => chainsafeMuxer(limit)({}))
 const mplexFactory = cached((limit) => mplexMuxer(limit)({}))
 
@@ -96,6 +109,14 @@ export const OURS: MuxerContender = {
     const stats = (muxer as Partial<YamuxMuxer>).stats
     return stats === undefined ? undefined : { transportWrites: stats.transportWrites, windowUpdatesSent: stats.windowUpdatesSent }
   }
+}
+
+export const OURS_X: MuxerContender = {
+  ...OURS,
+  name: 'ours-x',
+  label: 'ours with BENCH_OURS_X',
+  create: (conn, limit) => experimentFactory(limit).createStreamMuxer(conn),
+  libp2p: experimentMuxer
 }
 
 export const CHAINSAFE: MuxerContender = {
@@ -120,11 +141,14 @@ export const MPLEX: MuxerContender = {
  */
 export const ALL_CONTENDERS: Contender[] = [BARE, OURS, CHAINSAFE, MPLEX, OURS_V2, CHAINSAFE7]
 
+/** Contenders run only when named in BENCH_CONTENDERS. */
+const ON_REQUEST: Contender[] = [OURS_X]
+
 export function isYamux (contender: Contender): boolean {
   return contender.name === 'ours' || contender.name === 'chainsafe'
 }
 
 export function selectContenders (names: string[]): Contender[] {
   if (names.length === 0) { return ALL_CONTENDERS }
-  return ALL_CONTENDERS.filter(c => names.includes(c.name))
+  return [...ALL_CONTENDERS, ...ON_REQUEST].filter(c => names.includes(c.name))
 }

@@ -31,7 +31,16 @@ export interface TransportCounters {
   bytes: number
   /** `socket.write` calls, both ends (TCP; equals `writes` in-process). */
   socketWrites: number
+  /** Socket reads ('data' events) of more than a header, both ends (TCP; 0 in-process). */
+  socketReads: number
+  /** Of those, reads shorter than 64 KiB: the kernel had no more queued. */
+  shortReads: number
 }
+
+/** libuv reads into 64 KiB buffers: a read is short when the queue ran dry. */
+const FULL_READ = 64 * 1024
+/** Reads this small are control frames (window updates, pongs), not data. */
+const CONTROL_READ = 100
 
 export interface TransportPair {
   kind: TransportKind
@@ -92,7 +101,7 @@ export function inProcessPair (options: TransportOptions = {}): TransportPair {
     kind: 'in-process',
     dialer: a,
     listener: b,
-    counters: () => ({ writes: a.writes + b.writes, bytes: a.bytesSent + b.bytesSent, socketWrites: a.writes + b.writes }),
+    counters: () => ({ writes: a.writes + b.writes, bytes: a.bytesSent + b.bytesSent, socketWrites: a.writes + b.writes, socketReads: 0, shortReads: 0 }),
     close: async () => {
       await Promise.all([closeQuietly(a), closeQuietly(b)])
     }
@@ -117,6 +126,11 @@ function instrument (conn: RealTcpConnection, counters: TransportCounters, tap?:
     return sendData(data)
   }
   const socket = conn.socket
+  socket.on('data', (buf: Uint8Array) => {
+    if (buf.byteLength <= CONTROL_READ) { return }
+    counters.socketReads++
+    if (buf.byteLength < FULL_READ) { counters.shortReads++ }
+  })
   const write = socket.write.bind(socket) as (chunk: Uint8Array, ...rest: any[]) => boolean
   socket.write = ((chunk: Uint8Array, ...rest: any[]): boolean => {
     counters.socketWrites++
@@ -127,13 +141,71 @@ function instrument (conn: RealTcpConnection, counters: TransportCounters, tap?:
 }
 
 /**
- * A stand-in for libp2p's upgrader: hands over the raw connection that
- * `@libp2p/tcp` built instead of encrypting and muxing it.
+ * The messages a real upgrade exchanges on a fresh connection before the
+ * muxer runs, by who sends them and their size: multistream-select for the
+ * encrypter, a noise XX handshake, multistream-select for the muxer (three
+ * round trips, dialer first). The bytes are not the real ones; the round
+ * trips are what matters. A muxer started on a raw loopback connection at
+ * once can leave Linux's receive-buffer auto-tuning stuck at ~140 KB for the
+ * rest of a run, which a real (upgraded) connection never shows: see
+ * "A fresh loopback connection" in benchmarks/README.md.
+ */
+const UPGRADE_EXCHANGE: Array<['dialer' | 'listener', number]> = [
+  ['dialer', 28], ['listener', 28],
+  ['dialer', 32], ['listener', 96],
+  ['dialer', 64], ['listener', 32]
+]
+
+/** Resolves once `conn` has received `bytes` more bytes. */
+async function receive (conn: MultiaddrConnection, bytes: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let got = 0
+    const onMessage = (evt: { data: Uint8Array | Uint8ArrayList }): void => {
+      got += evt.data.byteLength
+      if (got < bytes) { return }
+      conn.removeEventListener('message', onMessage)
+      conn.removeEventListener('close', onClose)
+      resolve()
+    }
+    const onClose = (): void => {
+      conn.removeEventListener('message', onMessage)
+      reject(new Error('connection closed during the upgrade exchange'))
+    }
+    conn.addEventListener('message', onMessage)
+    conn.addEventListener('close', onClose, { once: true })
+  })
+}
+
+/**
+ * Plays one side of UPGRADE_EXCHANGE on `conn`. Skipped with
+ * BENCH_TCP_FRESH=1 (the muxer then starts on the connection at once).
+ */
+export async function imitateUpgrade (conn: MultiaddrConnection, side: 'dialer' | 'listener'): Promise<void> {
+  if (process.env.BENCH_TCP_FRESH === '1') { return }
+  for (const [from, bytes] of UPGRADE_EXCHANGE) {
+    if (from === side) {
+      conn.send(new Uint8Array(bytes))
+    } else {
+      await receive(conn, bytes)
+    }
+  }
+}
+
+/**
+ * A stand-in for libp2p's upgrader: exchanges what an upgrade would
+ * (imitateUpgrade), then hands over the raw connection that `@libp2p/tcp`
+ * built instead of encrypting and muxing it.
  */
 export function captureUpgrader (onInbound: (conn: MultiaddrConnection) => void): Upgrader {
   const upgrader: Pick<Upgrader, 'upgradeInbound' | 'upgradeOutbound'> = {
-    upgradeInbound: async (conn) => { onInbound(conn) },
-    upgradeOutbound: async (conn) => conn as unknown as Connection
+    upgradeInbound: async (conn) => {
+      await imitateUpgrade(conn, 'listener')
+      onInbound(conn)
+    },
+    upgradeOutbound: async (conn) => {
+      await imitateUpgrade(conn, 'dialer')
+      return conn as unknown as Connection
+    }
   }
   return upgrader as Upgrader
 }
@@ -155,7 +227,7 @@ export async function tcpPair (options: TransportOptions = {}): Promise<Transpor
   const controller = new AbortController()
   const a = await transport.dial(address, { upgrader, signal: controller.signal }) as unknown as RealTcpConnection
   const b = await accepted.promise as RealTcpConnection
-  const counts: TransportCounters = { writes: 0, bytes: 0, socketWrites: 0 }
+  const counts: TransportCounters = { writes: 0, bytes: 0, socketWrites: 0, socketReads: 0, shortReads: 0 }
   if (options.count === true || options.taps !== undefined) {
     instrument(a, counts, options.taps?.[0])
     instrument(b, counts, options.taps?.[1])

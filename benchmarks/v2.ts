@@ -149,7 +149,7 @@ export function inProcessPairV2 (): PairV2 {
   return {
     dialer: { source: ba.read(), sink: async (source) => { await ab.write(source) } },
     listener: { source: ab.read(), sink: async (source) => { await ba.write(source) } },
-    counters: () => ({ writes: ab.writes + ba.writes, bytes: ab.bytes + ba.bytes, socketWrites: ab.writes + ba.writes }),
+    counters: () => ({ writes: ab.writes + ba.writes, bytes: ab.bytes + ba.bytes, socketWrites: ab.writes + ba.writes, socketReads: 0, shortReads: 0 }),
     close: async () => { ab.end(); ba.end() }
   }
 }
@@ -194,7 +194,7 @@ export async function tcpPairV2 (): Promise<PairV2> {
   return {
     dialer: a,
     listener: b,
-    counters: () => ({ writes: a.writes + b.writes, bytes: a.bytes + b.bytes, socketWrites: a.writes + b.writes }),
+    counters: () => ({ writes: a.writes + b.writes, bytes: a.bytes + b.bytes, socketWrites: a.writes + b.writes, socketReads: 0, shortReads: 0 }),
     close: async () => { client.destroy(); serverSocket.destroy() }
   }
 }

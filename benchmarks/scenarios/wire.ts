@@ -20,6 +20,8 @@ const MiB = 1024 * 1024
 const METRICS: MetricSpec[] = [
   { key: 'writesPerMiB', label: 'transport writes/MiB', better: 'lower', digits: 2 },
   { key: 'socketWritesPerMiB', label: 'socket.write/MiB', better: 'lower', digits: 2 },
+  { key: 'socketReadsPerMiB', label: 'socket reads/MiB', better: 'lower', digits: 2, ratio: false },
+  { key: 'shortReadsPerMiB', label: 'short reads/MiB', better: 'lower', digits: 2, ratio: false },
   { key: 'windowUpdatesPerMiB', label: 'window updates/MiB', better: 'lower', digits: 2, ratio: false },
   { key: 'flagOnlyUpdatesPerMiB', label: 'flag-only WU/MiB', better: 'lower', digits: 3, ratio: false },
   { key: 'dataFramesPerMiB', label: 'data frames/MiB', better: 'lower', digits: 2, ratio: false },
@@ -46,7 +48,8 @@ export function wireCases (config: BenchConfig, contenders: Contender[]): WireCa
       notes: [
         'Per MiB of payload, both ends added up. "transport writes" = MessageStream-level `sendData` calls of the pipe, counted the same way for every contender.',
         'Window updates = WindowUpdate frames granting credit (Length > 0), decoded from the yamux headers on the wire; flag-only WU = WindowUpdate frames with Length 0 that carry only SYN/ACK/FIN/RST. mplex has no flow control (n/a); the bare transport sends none.',
-        'Self-reported WU = ours\' `stats.windowUpdatesSent` (which also counts flag-only WindowUpdate frames).'
+        'Self-reported WU = ours\' `stats.windowUpdatesSent` (which also counts flag-only WindowUpdate frames).',
+        'Socket reads (TCP): \'data\' events of more than 100 bytes, both ends; short reads are those under 64 KiB (the kernel had no more queued). 16 reads and no short ones per MiB is the receiver reading full buffers; about 21 with 9 short ones is the stuck receive buffer of "A fresh loopback connection" in benchmarks/README.md.'
       ]
     }
     return { result: new CaseResult(spec, contenders), transport }
@@ -78,6 +81,8 @@ export async function runWireRound (round: number, cases: WireCase[], contenders
         const sample: Sample = {
           writesPerMiB: r.counters.writes / mib,
           socketWritesPerMiB: r.counters.socketWrites / mib,
+          socketReadsPerMiB: c.transport === 'tcp' ? r.counters.socketReads / mib : Number.NaN,
+          shortReadsPerMiB: c.transport === 'tcp' ? r.counters.shortReads / mib : Number.NaN,
           overheadPct: (r.counters.bytes - config.wireBytes) / config.wireBytes * 100,
           mbps: config.wireBytes / r.seconds / 1e6,
           windowUpdatesPerMiB: Number.NaN,

@@ -53,7 +53,8 @@ export const INITIAL_STREAM_WINDOW = 256 * 1024
  * shares the link with many others at 256 KiB, and so sending a window update
  * for every 128 KiB it moves: 8 per MiB, most of them a transport write (a
  * noise message and a syscall) of their own. Growth needs consumption, so a
- * paused reader never gets a larger window.
+ * paused reader never gets a larger window. Nor does any stream before the
+ * session has measured its first RTT (see takeCredit).
  */
 export const MIN_BUSY_STREAM_WINDOW = 1024 * 1024
 

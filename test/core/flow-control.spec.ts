@@ -126,6 +126,23 @@ describe('flow control: one stream, sender and receiver', () => {
     expect(budget.used).to.equal(budget.limit)
   })
 
+  it('no window grows before the first RTT is measured: credit only, the busy jump waits for the first pong', () => {
+    const budget = new WindowBudget(1 << 30)
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
+    const half = INITIAL_STREAM_WINDOW / 2
+    chargeReceive(stream, half)
+    recordConsumed(stream, half)
+    // srtt -1: no pong yet
+    expect(takeCredit(stream, 1, -1, budget)).to.equal(half)
+    expect(stream.recvWindow).to.equal(INITIAL_STREAM_WINDOW)
+    expect(budget.used).to.equal(0)
+    chargeReceive(stream, half)
+    recordConsumed(stream, half)
+    // the pong came back: the next update makes the jump
+    expect(takeCredit(stream, 2, 0.5, budget)).to.equal(half + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
+    expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
+  })
+
   it('a stream whose maximum window is below MIN_BUSY_STREAM_WINDOW grows only to its maximum', () => {
     const budget = new WindowBudget(1 << 30)
     const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 512 * 1024, 0)

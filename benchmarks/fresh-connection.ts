@@ -5,14 +5,12 @@
  * muxer (BENCH_TCP_FRESH=1), the receiver's short socket reads (< 64 KiB)
  * counted per 16 MiB. A segment with more than 100 short reads is "stuck":
  * the receiver read the kernel's queue dry at nearly every wake-up. See "A
- * fresh loopback connection" in README.md.
- *
- *   node --require ./scripts/node20-polyfill.cjs dist/benchmarks/fresh-connection.js ours mplex chainsafe
- *
+ * fresh loopback connection" in README.md. Run it with
+ * `node --require ./scripts/node20-polyfill.cjs dist/benchmarks/fresh-connection.js ours mplex chainsafe`;
  * FRESH_ROUNDS (default 10) rounds per contender, contenders interleaved.
  */
-import { closeMuxer, deferred, writeAll } from './harness.ts'
 import { selectContenders } from './contenders.ts'
+import { closeMuxer, deferred, writeAll } from './harness.ts'
 import { tcpPair } from './transports.ts'
 import type { MuxerContender } from './contenders.ts'
 import type { MultiaddrConnection } from '@libp2p/interface'
@@ -80,17 +78,17 @@ async function main (): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     for (const c of contenders) { results.get(c.name)?.push(await round(c)) }
   }
-  console.log('| contender | rounds with a stuck segment | stuck 16 MiB segments | MB/s per round |')
-  console.log('| --- | ---: | ---: | --- |')
+  const lines = ['| contender | rounds with a stuck segment | stuck 16 MiB segments | MB/s per round |', '| --- | ---: | ---: | --- |']
   for (const c of contenders) {
     const rs = results.get(c.name) ?? []
     const stuck = rs.reduce((n, r) => n + r.stuckSegments, 0)
     const total = rs.reduce((n, r) => n + r.segments, 0)
-    console.log(`| ${c.label} | ${rs.filter(r => r.stuckSegments > 0).length} of ${rs.length} | ${stuck} of ${total} | ${rs.map(r => r.mbps.toFixed(0)).join(' / ')} |`)
+    lines.push(`| ${c.label} | ${rs.filter(r => r.stuckSegments > 0).length} of ${rs.length} | ${stuck} of ${total} | ${rs.map(r => r.mbps.toFixed(0)).join(' / ')} |`)
   }
+  process.stdout.write(`${lines.join('\n')}\n`)
 }
 
 main().then(() => process.exit(0), (err) => {
-  console.error(err)
+  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
   process.exit(1)
 })

@@ -81,7 +81,7 @@ export function loadConfig (): BenchConfig {
     totalBytes: int('BENCH_MIB', quick ? 64 : 256) * MiB,
     writeSize: int('BENCH_WRITE_KIB', 64) * 1024,
     streamCounts: streamCounts.length > 0 ? streamCounts : [1, 10, 100, 1000],
-    fullStackRounds: int('BENCH_FULL_ROUNDS', quick ? 1 : 5),
+    fullStackRounds: int('BENCH_FULL_ROUNDS', quick ? 1 : 9),
     fullStackBytes: int('BENCH_FULL_MIB', quick ? 32 : 128) * MiB,
     fullStackStreams: fullStackStreams.length > 0 ? fullStackStreams : [1, 100],
     splitStreams: splitStreams.length > 0 ? splitStreams : [1, 100],

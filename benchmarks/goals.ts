@@ -5,6 +5,7 @@
  * chainsafe and mplex on that metric.
  */
 import { fmt } from './report.ts'
+import { median } from './results.ts'
 import type { BenchConfig } from './config.ts'
 import type { CaseResult } from './results.ts'
 
@@ -62,13 +63,16 @@ function versus (result: CaseResult, spec: GoalSpec): string {
   const parts: string[] = []
   for (const other of ['chainsafe', 'mplex']) {
     if (!result.contenders.includes(other)) { continue }
-    const r = result.ratioBetween('ours', other, spec.metric)
+    const ratios = result.ratiosBetween('ours', other, spec.metric)
+    const r = median(ratios)
     if (!Number.isFinite(r)) {
       parts.push(`${other} n/a`)
       continue
     }
-    const ahead = spec.better === 'higher' ? r >= 1 : r <= 1
-    parts.push(`${ahead ? 'ahead of' : '**behind**'} ${other} (${r.toFixed(2)}×)`)
+    const better = (x: number): boolean => spec.better === 'higher' ? x >= 1 : x <= 1
+    // how decided the verdict is: rounds in which ours was the better one
+    const won = ratios.filter(better).length
+    parts.push(`${better(r) ? 'ahead of' : '**behind**'} ${other} (${r.toFixed(2)}×, won ${won}/${ratios.length})`)
   }
   return parts.join(', ')
 }

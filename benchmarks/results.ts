@@ -100,6 +100,11 @@ export class CaseResult {
 
   /** Median over rounds of `a`'s value divided by `b`'s in the same round (NaN if never both). */
   ratioBetween (a: string, b: string, metric: string): number {
+    return median(this.ratiosBetween(a, b, metric))
+  }
+
+  /** `a`'s value divided by `b`'s, for each round in which both have one. */
+  ratiosBetween (a: string, b: string, metric: string): number[] {
     const mine = this.values(a, metric)
     const other = this.values(b, metric)
     const out: number[] = []
@@ -108,7 +113,7 @@ export class CaseResult {
       const y = other[i] ?? Number.NaN
       if (Number.isFinite(x) && Number.isFinite(y) && y !== 0) { out.push(x / y) }
     }
-    return median(out)
+    return out
   }
 
   errors (contender: string): string[] {

@@ -65,10 +65,12 @@ export function recordConsumed (stream: StreamRecord, bytes: number): boolean {
 
 /**
  * Credit to grant now: what was consumed, the initial extra window, and
- * auto-tuned growth (none before the first RTT measurement). Resets the stream's counters as if the grant was sent.
- * `srtt` is the smoothed RTT in ms (-1 before the first pong).
+ * auto-tuned growth. Resets the stream's counters as if the grant was sent.
+ * `srtt` is the smoothed RTT in ms (-1 before the first pong);
+ * `firstPingSettled` says the session's first ping came back or failed:
+ * until then no window grows.
  */
-export function takeCredit (stream: StreamRecord, now: number, srtt: number, budget: WindowBudget): number {
+export function takeCredit (stream: StreamRecord, now: number, srtt: number, budget: WindowBudget, firstPingSettled = srtt >= 0): number {
   if (stream.readClosed) {
     stream.consumed = 0
     stream.creditOwed = 0
@@ -80,11 +82,12 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
     const room = stream.maxRecvWindow - window
     if (window < MIN_BUSY_STREAM_WINDOW) {
       // a stream that moves data gets a window that needs few updates, once
-      // the session's first pong is back: a 1 MiB burst in the first round
+      // the session's first ping is settled: a 1 MiB burst in the first round
       // trip of a fresh TCP connection can leave Linux's receive-buffer
       // tuning stuck at ~140 KB for the rest of the connection (its
-      // receiver then reads the queue dry at every wake-up)
-      if (srtt >= 0) { growth = budget.grow(Math.min(MIN_BUSY_STREAM_WINDOW - window, room)) }
+      // receiver then reads the queue dry at every wake-up). A peer that
+      // never answers delays the jump by the ping's timeout, no more
+      if (firstPingSettled) { growth = budget.grow(Math.min(MIN_BUSY_STREAM_WINDOW - window, room)) }
     } else if (room > 0 && srtt >= 0 && now - stream.lastUpdateAt < 2 * Math.max(srtt, MIN_TUNING_RTT)) {
       // QUIC-style tuning: half the window went in under two RTTs, so the
       // window, not the link, limits the sender; double it (within limits)

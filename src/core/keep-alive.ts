@@ -20,6 +20,8 @@ export class PingState {
    * peer in the same process (or a coarse browser clock) answers within one tick.
    */
   srtt = -1
+  /** The session's first ping came back or failed (window growth waits for it). */
+  firstSettled = false
   /** Any frame arrived since the last keep-alive tick. */
   heardFromPeer = false
   /** When keep-alive looks at the session next (Infinity when off). */
@@ -82,6 +84,7 @@ export class PingState {
   }
 
   private settle (error: YamuxError | undefined, rtt: number): void {
+    this.firstSettled = true
     this.inFlight = false
     this.forKeepAlive = false
     const callbacks = this.callbacks

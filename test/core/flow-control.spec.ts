@@ -2,8 +2,9 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { WindowBudget, addSendCredit, chargeReceive, recordConsumed, takeCredit } from '../../src/core/flow-control.ts'
-import { INITIAL_STREAM_WINDOW, MAX_U32, MIN_BUSY_STREAM_WINDOW, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
+import { Flag, FrameType, INITIAL_STREAM_WINDOW, MAX_U32, MIN_BUSY_STREAM_WINDOW, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
 import { StreamRecord } from '../../src/core/stream-record.ts'
+import { RawHarness, frame } from '../fixtures/raw-peer.ts'
 import { SessionPair, equalBytes, pattern, writeAll } from '../fixtures/session-pair.ts'
 import { numberSetting } from '../fixtures/settings.ts'
 
@@ -143,6 +144,21 @@ describe('flow control: one stream, sender and receiver', () => {
     expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
   })
 
+  it('a first ping that failed (no pong) lets the busy jump go ahead; RTT tuning still needs an RTT', () => {
+    const budget = new WindowBudget(1 << 30)
+    const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
+    const half = INITIAL_STREAM_WINDOW / 2
+    chargeReceive(stream, half)
+    recordConsumed(stream, half)
+    expect(takeCredit(stream, 1, -1, budget, true)).to.equal(half + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
+    expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
+    // half of the 1 MiB window at once, but no RTT to compare with: no doubling
+    chargeReceive(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    recordConsumed(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    expect(takeCredit(stream, 1, -1, budget, true)).to.equal(MIN_BUSY_STREAM_WINDOW / 2)
+    expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
+  })
+
   it('a stream whose maximum window is below MIN_BUSY_STREAM_WINDOW grows only to its maximum', () => {
     const budget = new WindowBudget(1 << 30)
     const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 512 * 1024, 0)
@@ -165,6 +181,33 @@ describe('flow control: one stream, sender and receiver', () => {
     expect(() => { chargeReceive(stream, INITIAL_STREAM_WINDOW + 1) }).to.throw(ReceiveWindowExceededError)
     expect(() => addSendCredit(stream, MAX_U32)).to.throw(WindowOverflowError)
     expect(addSendCredit(stream, 1)).to.equal(false)
+  })
+})
+
+describe('flow control: growth waits for the session\'s first ping', () => {
+  /** A session facing a peer that sends `n` bytes of Data on stream 1 (SYN on the first); returns the credit it granted. */
+  function feed (h: RawHarness, n: number, syn: boolean): number {
+    h.send(frame(FrameType.Data, syn ? Flag.SYN : 0, 1, n, pattern(n)))
+    return h.take().filter(f => f.type === FrameType.WindowUpdate && f.streamId === 1).reduce((sum, f) => sum + f.length, 0)
+  }
+
+  it('before the pong, updates return credit only; after it, the busy jump', () => {
+    const h = new RawHarness()
+    const [ping] = h.take()
+    expect(feed(h, INITIAL_STREAM_WINDOW / 2, true)).to.equal(INITIAL_STREAM_WINDOW / 2)
+    h.send(frame(FrameType.Ping, Flag.ACK, 0, ping.length))
+    expect(h.session.rtt).to.be.at.least(0)
+    expect(feed(h, INITIAL_STREAM_WINDOW / 2, false)).to.equal(INITIAL_STREAM_WINDOW / 2 + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
+  })
+
+  it('a peer that never answers the ping delays the jump by the ping\'s timeout, no more', () => {
+    const h = new RawHarness({ config: { connectionWriteTimeout: 1000 } })
+    h.take()
+    expect(feed(h, INITIAL_STREAM_WINDOW / 2, true)).to.equal(INITIAL_STREAM_WINDOW / 2)
+    h.advance(1000) // the ping times out; the session stays up
+    expect(h.session.isClosed).to.equal(false)
+    expect(h.session.rtt).to.equal(-1)
+    expect(feed(h, INITIAL_STREAM_WINDOW / 2, false)).to.equal(INITIAL_STREAM_WINDOW / 2 + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
   })
 })
 

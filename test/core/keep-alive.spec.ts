@@ -12,7 +12,9 @@ describe('ping state', () => {
     expect(pings.start(5, false, (_e, rtt) => results.push(rtt))).to.equal(-1)
     pings.pong(99, 10) // not ours
     expect(results).to.deep.equal([])
+    expect(pings.firstSettled).to.equal(false)
     pings.pong(1, 40)
+    expect(pings.firstSettled).to.equal(true)
     expect(results).to.deep.equal([40, 40])
     expect(pings.srtt).to.equal(40)
     pings.pong(1, 50) // late duplicate
@@ -27,8 +29,11 @@ describe('ping state', () => {
     let error: Error | undefined
     pings.start(0, false, (err) => { error = err })
     expect(pings.deadline(500)).to.equal(500)
+    expect(pings.firstSettled).to.equal(false)
     expect(pings.expire()).to.equal(false)
     expect(error?.name).to.equal('TimeoutError')
+    expect(pings.firstSettled).to.equal(true) // failed: growth need not wait for it
+    expect(pings.srtt).to.equal(-1)
     expect(pings.deadline(500)).to.equal(Infinity)
     pings.start(600, false)
     pings.start(700, true) // keep-alive joins the user's ping

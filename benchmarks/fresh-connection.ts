@@ -11,7 +11,7 @@
  */
 import { selectContenders } from './contenders.ts'
 import { closeMuxer, deferred, writeAll } from './harness.ts'
-import { tcpPair } from './transports.ts'
+import { FULL_READ, tcpPair } from './transports.ts'
 import type { MuxerContender } from './contenders.ts'
 import type { MultiaddrConnection } from '@libp2p/interface'
 import type { Socket } from 'node:net'
@@ -29,7 +29,7 @@ function readCounter (socket: Socket): number[] {
   const perSegment: number[] = [0]
   let bytes = 0
   socket.on('data', (buf: Uint8Array) => {
-    if (buf.byteLength < 64 * 1024) { perSegment[perSegment.length - 1]++ }
+    if (buf.byteLength < FULL_READ) { perSegment[perSegment.length - 1]++ }
     bytes += buf.byteLength
     if (bytes >= SEGMENT) {
       bytes -= SEGMENT

@@ -38,7 +38,7 @@ export interface TransportCounters {
 }
 
 /** libuv reads into 64 KiB buffers: a read is short when the queue ran dry. */
-const FULL_READ = 64 * 1024
+export const FULL_READ = 64 * 1024
 /** Reads this small are control frames (window updates, pongs), not data. */
 const CONTROL_READ = 100
 

@@ -20,6 +20,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('flush' as const) })
 )
 
+/** The peer sent `n` bytes on `stream` and the application consumed them. */
+function receiveAndConsume (stream: StreamRecord, n: number): void {
+  chargeReceive(stream, n)
+  recordConsumed(stream, n)
+}
+
 describe('flow control: one stream, sender and receiver', () => {
   it('never more in flight than the window, credit equals consumption plus granted growth, budget never exceeded', () => {
     fc.assert(fc.property(
@@ -111,18 +117,15 @@ describe('flow control: one stream, sender and receiver', () => {
     budget.used = INITIAL_STREAM_WINDOW
     const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
     const half = INITIAL_STREAM_WINDOW / 2
-    chargeReceive(stream, half)
-    recordConsumed(stream, half)
+    receiveAndConsume(stream, half)
     // slow (100 ms for half the window with a 10 ms RTT), yet it moves data: one jump
     expect(takeCredit(stream, 100, 10, budget)).to.equal(half + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
     expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
     // from there a slow consumer gets no growth
-    chargeReceive(stream, MIN_BUSY_STREAM_WINDOW / 2)
-    recordConsumed(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    receiveAndConsume(stream, MIN_BUSY_STREAM_WINDOW / 2)
     expect(takeCredit(stream, 300, 10, budget)).to.equal(MIN_BUSY_STREAM_WINDOW / 2)
     // fast: within two RTTs of the last update; growth capped by what the budget has left
-    chargeReceive(stream, MIN_BUSY_STREAM_WINDOW / 2)
-    recordConsumed(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    receiveAndConsume(stream, MIN_BUSY_STREAM_WINDOW / 2)
     expect(takeCredit(stream, 305, 10, budget)).to.equal(MIN_BUSY_STREAM_WINDOW / 2 + 100_000)
     expect(budget.used).to.equal(budget.limit)
   })
@@ -131,14 +134,12 @@ describe('flow control: one stream, sender and receiver', () => {
     const budget = new WindowBudget(1 << 30)
     const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
     const half = INITIAL_STREAM_WINDOW / 2
-    chargeReceive(stream, half)
-    recordConsumed(stream, half)
+    receiveAndConsume(stream, half)
     // srtt -1: no pong yet
     expect(takeCredit(stream, 1, -1, budget)).to.equal(half)
     expect(stream.recvWindow).to.equal(INITIAL_STREAM_WINDOW)
     expect(budget.used).to.equal(0)
-    chargeReceive(stream, half)
-    recordConsumed(stream, half)
+    receiveAndConsume(stream, half)
     // the pong came back: the next update makes the jump
     expect(takeCredit(stream, 2, 0.5, budget)).to.equal(half + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
     expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
@@ -148,13 +149,11 @@ describe('flow control: one stream, sender and receiver', () => {
     const budget = new WindowBudget(1 << 30)
     const stream = new StreamRecord(1, false, INITIAL_STREAM_WINDOW, 16 * 1024 * 1024, 0)
     const half = INITIAL_STREAM_WINDOW / 2
-    chargeReceive(stream, half)
-    recordConsumed(stream, half)
+    receiveAndConsume(stream, half)
     expect(takeCredit(stream, 1, -1, budget, true)).to.equal(half + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
     expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
     // half of the 1 MiB window at once, but no RTT to compare with: no doubling
-    chargeReceive(stream, MIN_BUSY_STREAM_WINDOW / 2)
-    recordConsumed(stream, MIN_BUSY_STREAM_WINDOW / 2)
+    receiveAndConsume(stream, MIN_BUSY_STREAM_WINDOW / 2)
     expect(takeCredit(stream, 1, -1, budget, true)).to.equal(MIN_BUSY_STREAM_WINDOW / 2)
     expect(stream.recvWindow).to.equal(MIN_BUSY_STREAM_WINDOW)
   })

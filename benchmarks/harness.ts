@@ -82,6 +82,19 @@ export async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
+/**
+ * Waits for `promise` at most `ms`, and clears its timer either way: a
+ * timer left pending kept every process (and profile) alive `ms` longer.
+ */
+export async function within (promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    await Promise.race([promise, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export async function closeMuxer (muxer: StreamMuxer | undefined): Promise<void> {
   if (muxer === undefined) { return }
   try {
@@ -128,7 +141,7 @@ export async function guarded<T> (fn: () => Promise<T>, timeoutMs: number, clean
     clearTimeout(timer)
     if (cleanup !== undefined) {
       try {
-        await Promise.race([cleanup(), sleep(3000)])
+        await within(cleanup(), 3000)
       } catch {
         // teardown errors do not change the run's outcome
       }

@@ -33,6 +33,8 @@ export interface BenchConfig {
   memoryStreams: number
   /** Rounds of the memory scenario (one child process per contender per round). */
   memoryRounds: number
+  /** Recorded rounds of the warm open-burst scenario (memoryStreams streams each). */
+  openRounds: number
   /** Idle streams held open by one Node API memory run (scenario 6). */
   nodeMemoryStreams: number
   /** A single run taking longer than this is reported as failed. */
@@ -93,6 +95,7 @@ export function loadConfig (): BenchConfig {
     churnRounds: int('BENCH_CHURN_ROUNDS', quick ? 1 : 5),
     memoryStreams: int('BENCH_MEMORY_STREAMS', 10_000),
     memoryRounds: int('BENCH_MEMORY_ROUNDS', quick ? 1 : 3),
+    openRounds: int('BENCH_OPEN_ROUNDS', quick ? 1 : 5),
     // a session's default window budget (1 GiB at 256 KiB a stream) admits 4096 streams
     nodeMemoryStreams: int('BENCH_NODE_MEMORY_STREAMS', 3000),
     runTimeoutMs: int('BENCH_TIMEOUT_MS', 120_000),

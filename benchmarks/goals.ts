@@ -52,7 +52,8 @@ function specs (config: BenchConfig): GoalSpec[] {
     { goal: '1000 streams, `@libp2p/tcp`: MB/s vs no muxer ≥ 0.9×', caseId: 'throughput-1000-tcp', metric: 'mbps', better: 'higher', digits: 0, reference: 'bare', op: '>=', limit: 0.9 },
     { goal: 'churn, sequential: streams/s vs 1 KiB request/response with no muxer ≥ 0.5×', caseId: 'churn-sequential', metric: 'streamsPerSec', better: 'higher', digits: 0, reference: 'bare', op: '>=', limit: 0.5 },
     { goal: 'heap per idle stream, both ends ≤ 2,000 B', caseId: 'memory-idle-streams', metric: 'heapPerStream', better: 'lower', digits: 0, op: '<=', limit: 2000 },
-    { goal: `time to open ${config.memoryStreams} streams vs chainsafe ≤ 0.05×`, caseId: 'memory-idle-streams', metric: 'openMs', better: 'lower', digits: 1, reference: 'chainsafe', op: '<=', limit: 0.05 },
+    { goal: `time to open ${config.memoryStreams} streams, fresh process, vs chainsafe ≤ 0.05×`, caseId: 'memory-idle-streams', metric: 'openMs', better: 'lower', digits: 1, reference: 'chainsafe', op: '<=', limit: 0.05 },
+    { goal: `time to open ${config.memoryStreams} streams, warm process, vs chainsafe ≤ 0.05×`, caseId: 'open-burst', metric: 'openMs', better: 'lower', digits: 1, reference: 'chainsafe', op: '<=', limit: 0.05 },
     { goal: 'transport writes per MiB (in-process, both ends) ≤ 17', caseId: 'wire-in-process', metric: 'writesPerMiB', better: 'lower', digits: 2, op: '<=', limit: 17 },
     { goal: 'window updates per MiB (in-process) ≤ 2', caseId: 'wire-in-process', metric: 'windowUpdatesPerMiB', better: 'lower', digits: 2, op: '<=', limit: 2 }
   )

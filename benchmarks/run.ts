@@ -23,6 +23,7 @@ import { fullStackCases, runFullStackRound, warmUpFullStack } from './scenarios/
 import { memoryCase, memoryChild, runMemoryRound } from './scenarios/memory.ts'
 import { nodeCases, runNodeRound, warmUpNode } from './scenarios/node-api.ts'
 import { nodeMemoryChild } from './scenarios/node-runs.ts'
+import { openBurstCase, runOpenBurstRound } from './scenarios/open-burst.ts'
 import { runSplit, splitCases } from './scenarios/split-tcp.ts'
 import { runThroughputRound, throughputCases, warmUpThroughput } from './scenarios/throughput.ts'
 import { memoryChildV2 } from './scenarios/v2.ts'
@@ -32,7 +33,7 @@ import type { BenchConfig } from './config.ts'
 import type { Contender, MuxerContender } from './contenders.ts'
 import type { CaseResult, Sample } from './results.ts'
 
-const SCENARIOS = ['full-stack', 'throughput', 'split', 'wire', 'churn', 'memory', 'node']
+const SCENARIOS = ['full-stack', 'throughput', 'split', 'wire', 'churn', 'memory', 'open', 'node']
 
 function log (line: string): void {
   process.stderr.write(`${line}\n`)
@@ -140,6 +141,17 @@ async function runScenarios (scenarios: string[], config: BenchConfig, contender
     for (let round = 0; round < config.memoryRounds; round++) {
       log(`memory round ${round + 1}/${config.memoryRounds}`)
       await runMemoryRound(round, result, contenders, config, log)
+    }
+    emit([result])
+  }
+  if (scenarios.includes('open')) {
+    const result = openBurstCase(config, contenders)
+    fresh()
+    log('open-burst warm-up (not recorded)')
+    await runOpenBurstRound(0, result, contenders, config, runner, log, false)
+    for (let round = 0; round < config.openRounds; round++) {
+      log(`open-burst round ${round + 1}/${config.openRounds}`)
+      await runOpenBurstRound(round, result, contenders, config, runner, log)
     }
     emit([result])
   }

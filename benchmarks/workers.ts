@@ -13,6 +13,7 @@ import { selectNodeContenders } from './node-contenders.ts'
 import { churnRun } from './scenarios/churn.ts'
 import { fullStackRun } from './scenarios/full-stack.ts'
 import { nodeChurn, nodeTransfer } from './scenarios/node-runs.ts'
+import { openBurstRun } from './scenarios/open-burst.ts'
 import { transfer } from './scenarios/transfer.ts'
 import type { Contender } from './contenders.ts'
 import type { Deferred } from './harness.ts'
@@ -21,6 +22,7 @@ import type { Sample } from './results.ts'
 import type { ChurnOptions } from './scenarios/churn.ts'
 import type { FullStackOptions, FullStackResult } from './scenarios/full-stack.ts'
 import type { NodeChurnOptions, NodeTransferOptions } from './scenarios/node-runs.ts'
+import type { OpenBurstOptions } from './scenarios/open-burst.ts'
 import type { TransferOptions, TransferResult } from './scenarios/transfer.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -28,6 +30,7 @@ export type Job =
   | { kind: 'transfer', options: TransferOptions }
   | { kind: 'churn', options: ChurnOptions }
   | { kind: 'fullStack', options: FullStackOptions }
+  | { kind: 'open-burst', options: OpenBurstOptions }
   | { kind: 'node-transfer', options: NodeTransferOptions }
   | { kind: 'node-churn', options: NodeChurnOptions }
 
@@ -44,6 +47,10 @@ async function execute (name: string, job: Job): Promise<unknown> {
   if (contender === undefined) { throw new Error(`unknown contender ${name}`) }
   if (job.kind === 'transfer') { return transfer(contender, job.options) }
   if (job.kind === 'fullStack') { return fullStackRun(contender, job.options) }
+  if (job.kind === 'open-burst') {
+    if (contender.kind !== 'muxer') { throw new Error(`${name} is not a libp2p 3 muxer`) }
+    return openBurstRun(contender, job.options)
+  }
   return churnRun(contender, job.options)
 }
 
@@ -147,6 +154,10 @@ export class Runner {
 
   async churn (contender: Contender, options: ChurnOptions): Promise<Sample> {
     return await this.run(contender, { kind: 'churn', options }, options.timeoutMs) as Sample
+  }
+
+  async openBurst (contender: Contender, options: OpenBurstOptions): Promise<Sample> {
+    return await this.run(contender, { kind: 'open-burst', options }, options.timeoutMs) as Sample
   }
 
   async nodeTransfer (contender: NodeContender, options: NodeTransferOptions): Promise<{ seconds: number, cpuSeconds: number }> {

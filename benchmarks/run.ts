@@ -67,6 +67,18 @@ async function child (args: string[]): Promise<void> {
 
 type Emit = (results: CaseResult[]) => void
 
+/** Scenario 4b: an unrecorded round, then `openRounds` recorded ones. */
+async function openBurst (config: BenchConfig, contenders: Contender[], runner: Runner): Promise<CaseResult> {
+  const result = openBurstCase(config, contenders)
+  log('open-burst warm-up (not recorded)')
+  await runOpenBurstRound(0, result, contenders, config, runner, log, false)
+  for (let round = 0; round < config.openRounds; round++) {
+    log(`open-burst round ${round + 1}/${config.openRounds}`)
+    await runOpenBurstRound(round, result, contenders, config, runner, log)
+  }
+  return result
+}
+
 async function runScenarios (scenarios: string[], config: BenchConfig, contenders: Contender[], emit: Emit): Promise<void> {
   // fresh worker processes for each scenario: the heap and JIT state left by
   // one scenario (e.g. GiBs of bulk transfers) must not slow down the next
@@ -145,15 +157,8 @@ async function runScenarios (scenarios: string[], config: BenchConfig, contender
     emit([result])
   }
   if (scenarios.includes('open')) {
-    const result = openBurstCase(config, contenders)
     fresh()
-    log('open-burst warm-up (not recorded)')
-    await runOpenBurstRound(0, result, contenders, config, runner, log, false)
-    for (let round = 0; round < config.openRounds; round++) {
-      log(`open-burst round ${round + 1}/${config.openRounds}`)
-      await runOpenBurstRound(round, result, contenders, config, runner, log)
-    }
-    emit([result])
+    emit([await openBurst(config, contenders, runner)])
   }
   const nodeContenders = selectNodeContenders(config.contenders)
   if (scenarios.includes('node') && nodeContenders.length > 0) {

@@ -19,10 +19,15 @@ import type { Stream, StreamMuxer } from '@libp2p/interface'
 
 const PAYLOAD = 1024
 
-const METRICS: MetricSpec[] = [
-  { key: 'streamsPerSec', label: 'streams/s', better: 'higher', digits: 0 },
+/** Wall and CPU time per stream, as churn and opening streams (open-burst.ts) report them. */
+export const PER_STREAM_METRICS: MetricSpec[] = [
   { key: 'usPerStream', label: 'µs/stream', better: 'lower', digits: 2 },
   { key: 'cpuUsPerStream', label: 'CPU µs/stream', better: 'lower', digits: 2 }
+]
+
+const METRICS: MetricSpec[] = [
+  { key: 'streamsPerSec', label: 'streams/s', better: 'higher', digits: 0 },
+  ...PER_STREAM_METRICS
 ]
 
 export interface ChurnCase {

@@ -8,6 +8,7 @@
 import { beforeTimedRun, closeMuxer, deferred, errorMessage, guarded } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
+import { PER_STREAM_METRICS } from './churn.ts'
 import type { BenchConfig } from '../config.ts'
 import type { Contender, MuxerContender } from '../contenders.ts'
 import type { CaseSpec, MetricSpec, Sample } from '../results.ts'
@@ -17,10 +18,10 @@ import type { StreamMuxer } from '@libp2p/interface'
 
 const METRICS: MetricSpec[] = [
   { key: 'openMs', label: 'open all (ms)', better: 'lower', digits: 1 },
-  { key: 'usPerStream', label: 'µs/stream', better: 'lower', digits: 2 },
-  { key: 'cpuUsPerStream', label: 'CPU µs/stream', better: 'lower', digits: 2 }
+  ...PER_STREAM_METRICS
 ]
 
+/** What one run does: open `streams` streams, fail past `timeoutMs`. */
 export interface OpenBurstOptions {
   streams: number
   timeoutMs: number

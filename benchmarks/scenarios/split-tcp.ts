@@ -61,7 +61,7 @@ class Peer {
 
   constructor (role: 'rx' | 'tx', contender: string) {
     this.child = fork(PEER, [role, contender], {
-      execArgv: process.execArgv.filter(a => !a.startsWith('--cpu-prof')),
+      execArgv: [...process.execArgv.filter(a => !a.startsWith('--cpu-prof')), ...peerProfiling(role, contender)],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc']
     })
     this.child.stderr?.on('data', (buf: Buffer) => { this.stderr = (this.stderr + buf.toString()).slice(-2000) })
@@ -99,8 +99,23 @@ class Peer {
   }
 
   kill (): void {
-    this.child.kill('SIGKILL')
+    if (process.env.BENCH_SPLIT_PROF === undefined) {
+      this.child.kill('SIGKILL')
+      return
+    }
+    // a profiled peer writes its profile as it exits: let it (it exits when the IPC channel closes)
+    this.child.disconnect()
+    setTimeout(() => { this.child.kill('SIGKILL') }, 10_000).unref()
   }
+}
+
+let peersProfiled = 0
+
+/** `BENCH_SPLIT_PROF=<dir>`: each peer writes a CPU profile there (`<n>-<role>-<contender>.cpuprofile`). */
+function peerProfiling (role: 'rx' | 'tx', contender: string): string[] {
+  const dir = process.env.BENCH_SPLIT_PROF
+  if (dir === undefined) { return [] }
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${++peersProfiled}-${role}-${contender}.cpuprofile`]
 }
 
 /** One contender's sender and receiver. */

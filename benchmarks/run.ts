@@ -2,7 +2,7 @@
  * `npm run bench`: ours vs `@chainsafe/libp2p-yamux` vs `@libp2p/mplex` vs the
  * bare transport, interleaved round by round. Prints a markdown table and a
  * `BENCH_JSON ` line per case, writes benchmarks/RESULTS.md and
- * benchmarks/results.svg. Progress goes to stderr.
+ * benchmarks/results.svg (`BENCH_RESULTS` renames them). Progress goes to stderr.
  *
  * Run with `node --require ./scripts/node20-polyfill.cjs --expose-gc
  * dist/benchmarks/run.js`; sizes come from the environment (config.ts).
@@ -213,9 +213,11 @@ async function main (): Promise<void> {
   const seconds = (performance.now() - t0) / 1000
   mkdirSync(outDir, { recursive: true })
   const subtitle = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${startedAt.toISOString()}${config.quick ? ' (quick run)' : ''}`
-  writeFileSync(path.join(outDir, 'results.svg'), svgChart(ordered, subtitle))
-  writeFileSync(path.join(outDir, 'RESULTS.md'), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown + (nodeMarkdown === '' ? '' : `\n${nodeMarkdown}`), startedAt, seconds, loadAtStart }))
-  log(`wrote ${path.join(outDir, 'RESULTS.md')} and results.svg in ${seconds.toFixed(0)} s`)
+  // BENCH_RESULTS names the files: RESULTS.md and results.svg by default
+  const name = process.env.BENCH_RESULTS ?? 'RESULTS'
+  writeFileSync(path.join(outDir, `${name.toLowerCase()}.svg`), svgChart(ordered, subtitle))
+  writeFileSync(path.join(outDir, `${name}.md`), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown + (nodeMarkdown === '' ? '' : `\n${nodeMarkdown}`), startedAt, seconds, loadAtStart }))
+  log(`wrote ${path.join(outDir, `${name}.md`)} and ${name.toLowerCase()}.svg in ${seconds.toFixed(0)} s`)
   // a contender may leave timers or sockets behind: the run is over
   setTimeout(() => process.exit(0), 100).unref()
 }

@@ -94,6 +94,8 @@ function experimentOptions (): YamuxMuxerInit {
 }
 const experimentMuxer = (limit: number): Libp2pMuxer => ourMuxer(limit, experimentOptions())
 const experimentFactory = cached((limit) => experimentMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
+const waitingMuxer = (limit: number): Libp2pMuxer => ourMuxer(limit, { growAfterFirstPing: true })
+const waitingFactory = cached((limit) => waitingMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
 const chainsafeFactory = cached((limit) => chainsafeMuxer(limit)({}))
 const mplexFactory = cached((limit) => mplexMuxer(limit)({}))
 
@@ -119,6 +121,15 @@ export const OURS_X: MuxerContender = {
   libp2p: experimentMuxer
 }
 
+/** Ours holding windows until the first pong, as on a connection nothing crossed (fresh-connection.ts). */
+export const OURS_WAIT: MuxerContender = {
+  ...OURS,
+  name: 'ours-wait',
+  label: 'ours with growAfterFirstPing',
+  create: (conn, limit) => waitingFactory(limit).createStreamMuxer(conn),
+  libp2p: waitingMuxer
+}
+
 export const CHAINSAFE: MuxerContender = {
   kind: 'muxer',
   name: 'chainsafe',
@@ -142,7 +153,7 @@ export const MPLEX: MuxerContender = {
 export const ALL_CONTENDERS: Contender[] = [BARE, OURS, CHAINSAFE, MPLEX, OURS_V2, CHAINSAFE7]
 
 /** Contenders run only when named in BENCH_CONTENDERS. */
-const ON_REQUEST: Contender[] = [OURS_X]
+const ON_REQUEST: Contender[] = [OURS_X, OURS_WAIT]
 
 export function isYamux (contender: Contender): boolean {
   return contender.name === 'ours' || contender.name === 'chainsafe'

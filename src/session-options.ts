@@ -95,6 +95,19 @@ export interface YamuxSessionOptions {
    * @default 16777216
    */
   maxSessionSendQueue?: number
+  /**
+   * Hold every stream's receive window at its initial size until the
+   * session's first ping has come back. Off here: libp2p's upgrade (the
+   * security handshake, multistream-select of the muxer) makes round trips
+   * on the connection before the muxer starts, and a pong that a busy event
+   * loop delays would cost the first transfer its ramp. Turn it on to run
+   * the muxer on a TCP connection nothing has crossed yet, where a megabyte
+   * of credit in the first round trip can leave Linux's receive buffer
+   * stuck small (see growAfterFirstPing in the core, on by default there).
+   *
+   * @default false
+   */
+  growAfterFirstPing?: boolean
 }
 
 /** Throws InvalidParametersError unless `value` is undefined or a (non-negative if allowed) safe integer. */
@@ -121,7 +134,8 @@ export function resolveSessionOptions (init: YamuxSessionOptions): SessionConfig
       maxInboundStreams: init.maxInboundStreams,
       maxOutboundStreams: init.maxOutboundStreams,
       maxAckBacklog: init.maxAckBacklog,
-      maxSessionSendQueue: init.maxSessionSendQueue
+      maxSessionSendQueue: init.maxSessionSendQueue,
+      growAfterFirstPing: init.growAfterFirstPing ?? false
     })
   } catch (err) {
     if (err instanceof InvalidConfigError) {

@@ -135,6 +135,19 @@ export interface SessionConfig {
    * @default true
    */
   copySmallPieces: boolean
+  /**
+   * Hold every receive window at its initial size until the session's first
+   * ping has come back or failed. On a TCP connection no byte has crossed
+   * yet, a megabyte of credit granted in the first round trip can leave
+   * Linux's receive-buffer tuning stuck small for the connection's life (see
+   * takeCredit). libp2p's adapters default it off: the upgrade's round
+   * trips (the security handshake, multistream-select of the muxer) cross
+   * the same connection before the muxer starts, and waiting for a pong that
+   * a busy or paused event loop delays costs the first transfer its ramp.
+   *
+   * @default true
+   */
+  growAfterFirstPing: boolean
   /** Optional logger for session events (protocol errors, GoAway, timeouts). */
   logger?: CoreLogger
 }
@@ -156,7 +169,8 @@ export function defaultConfig (): SessionConfig {
     maxAckBacklog: MAX_ACK_BACKLOG,
     maxSessionSendQueue: DEFAULT_MAX_SESSION_SEND_QUEUE,
     synOnData: true,
-    copySmallPieces: true
+    copySmallPieces: true,
+    growAfterFirstPing: true
   }
 }
 
@@ -195,6 +209,7 @@ export function verifyConfig (config: SessionConfig): void {
     `maxSessionSendQueue must be an integer of at least ${MIN_FRAME_SIZE}`)
   check(typeof config.synOnData === 'boolean', 'synOnData must be a boolean')
   check(typeof config.copySmallPieces === 'boolean', 'copySmallPieces must be a boolean')
+  check(typeof config.growAfterFirstPing === 'boolean', 'growAfterFirstPing must be a boolean')
   check(config.logger === undefined || typeof config.logger === 'function', 'logger must be a function')
 }
 

@@ -54,7 +54,8 @@ export const INITIAL_STREAM_WINDOW = 256 * 1024
  * for every 128 KiB it moves: 8 per MiB, most of them a transport write (a
  * noise message and a syscall) of their own. Growth needs consumption, so a
  * paused reader never gets a larger window. Nor does any stream before the
- * session's first ping came back or failed (see takeCredit).
+ * session's first ping came back or failed, unless the config's
+ * growAfterFirstPing is off (see takeCredit).
  */
 export const MIN_BUSY_STREAM_WINDOW = 1024 * 1024
 

@@ -67,8 +67,9 @@ export function recordConsumed (stream: StreamRecord, bytes: number): boolean {
  * Credit to grant now: what was consumed, the initial extra window, and
  * auto-tuned growth. Resets the stream's counters as if the grant was sent.
  * `srtt` is the smoothed RTT in ms (-1 before the first pong);
- * `firstPingSettled` says the session's first ping came back or failed:
- * until then no window grows.
+ * `firstPingSettled` says the session's first ping came back or failed
+ * (or the session does not wait for it: growAfterFirstPing off): until then
+ * no window grows.
  */
 export function takeCredit (stream: StreamRecord, now: number, srtt: number, budget: WindowBudget, firstPingSettled = srtt >= 0): number {
   if (stream.readClosed) {
@@ -86,7 +87,9 @@ export function takeCredit (stream: StreamRecord, now: number, srtt: number, bud
       // trip of a fresh TCP connection can leave Linux's receive-buffer
       // tuning stuck at ~140 KB for the rest of the connection (its
       // receiver then reads the queue dry at every wake-up). A peer that
-      // never answers delays the jump by the ping's timeout, no more
+      // never answers delays the jump by the ping's timeout, no more. A
+      // connection that carried round trips before the session started
+      // (libp2p's upgrade) is past that risk: its adapters skip the wait
       if (firstPingSettled) { growth = budget.grow(Math.min(MIN_BUSY_STREAM_WINDOW - window, room)) }
     } else if (room > 0 && srtt >= 0 && now - stream.lastUpdateAt < 2 * Math.max(srtt, MIN_TUNING_RTT)) {
       // QUIC-style tuning: half the window went in under two RTTs, so the

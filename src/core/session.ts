@@ -337,7 +337,7 @@ export class Session {
 
   private outputHost (): OutputHost {
     return {
-      takeCredit: (stream) => takeCredit(stream, this.env.now(), this.pings.srtt, this.streams.budget, this.pings.firstSettled),
+      takeCredit: (stream) => takeCredit(stream, this.env.now(), this.pings.srtt, this.streams.budget, this.pings.firstSettled || !this.config.growAfterFirstPing),
       finSent: (stream) => { this.life.finSent(stream) },
       fail: (error) => { this.fail(error) },
       ownerFailed: (stream, err) => {

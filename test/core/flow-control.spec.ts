@@ -208,6 +208,17 @@ describe('flow control: growth waits for the session\'s first ping', () => {
     expect(h.session.rtt).to.equal(-1)
     expect(feed(h, INITIAL_STREAM_WINDOW / 2, false)).to.equal(INITIAL_STREAM_WINDOW / 2 + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
   })
+
+  it('with growAfterFirstPing off, the busy jump comes with the first update, the ping still in flight', () => {
+    const h = new RawHarness({ config: { growAfterFirstPing: false } })
+    const [ping] = h.take()
+    expect(ping.type).to.equal(FrameType.Ping)
+    expect(feed(h, INITIAL_STREAM_WINDOW / 2, true)).to.equal(INITIAL_STREAM_WINDOW / 2 + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
+    expect(h.session.rtt).to.equal(-1)
+    // RTT tuning past the jump still needs an RTT: half of the 1 MiB window
+    // consumed at once grants credit only
+    expect(feed(h, MIN_BUSY_STREAM_WINDOW / 2, false)).to.equal(MIN_BUSY_STREAM_WINDOW / 2)
+  })
 })
 
 describe('flow control: grants follow the sender\'s frames', () => {

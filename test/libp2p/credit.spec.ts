@@ -2,11 +2,16 @@
  * Window credit in the libp2p adapter: every path that consumes or
  * discards received data returns its credit exactly once (closeRead,
  * iterator break, unshift/push put-back), so the peer is neither stalled nor
- * granted more than the window.
+ * granted more than the window; and when a busy stream's window first grows.
  */
 import { expect } from 'aegir/chai'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { Flag, FrameType, MIN_BUSY_STREAM_WINDOW } from '../../src/core/index.ts'
+import { yamux } from '../../src/index.ts'
+import { directPair } from '../fixtures/direct-pair.ts'
+import { decodeAll, frame } from '../fixtures/raw-peer.ts'
 import { coreRecord, muxers, pattern, patternByte, sendAll, settle, until, within } from './helpers.ts'
+import type { WireFrame } from '../fixtures/raw-peer.ts'
 import type { Stream } from '@libp2p/interface'
 
 const WINDOW = 256 * 1024
@@ -110,4 +115,47 @@ describe('libp2p stream: window credit ledger', function () {
       expect(verify(all, 0)).to.equal(100 * 1024)
     })
   }
+})
+
+describe('libp2p stream: window growth before the first pong', function () {
+  this.timeout(20_000)
+
+  /**
+   * A muxer facing a scripted peer that opens stream 1 with half a window
+   * of data and never answers the muxer's start-up ping; returns the
+   * frames the muxer wrote once it granted credit on stream 1.
+   */
+  async function grantBeforePong (init: { growAfterFirstPing?: boolean }): Promise<WireFrame[]> {
+    const [peer, conn] = directPair()
+    const wire = new Uint8ArrayList()
+    peer.addEventListener('message', (evt) => { wire.append(evt.data) })
+    const muxer = yamux({ enableKeepAlive: false, ...init })().createStreamMuxer(conn)
+    let read = 0
+    muxer.addEventListener('stream', (evt) => {
+      evt.detail.addEventListener('message', (m) => { read += m.data.byteLength })
+    })
+    peer.send(frame(FrameType.Data, Flag.SYN, 1, WINDOW / 2, pattern(0, WINDOW / 2)))
+    const credited = (): WireFrame[] => decodeAll(wire.subarray()).filter(f => f.type === FrameType.WindowUpdate && f.streamId === 1 && f.length > 0)
+    await until(() => read === WINDOW / 2 && credited().length > 0)
+    const frames = decodeAll(wire.subarray())
+    muxer.abort(new Error('done'))
+    return frames
+  }
+
+  it('by default the first update makes a busy stream\'s jump, the ping still unanswered (the upgrade crossed the connection)', async () => {
+    const frames = await grantBeforePong({})
+    expect(frames.filter(f => f.type === FrameType.Ping && (f.flags & Flag.ACK) === 0)).to.have.length(1)
+    const credit = frames.filter(f => f.type === FrameType.WindowUpdate && f.streamId === 1).reduce((sum, f) => sum + f.length, 0)
+    expect(credit).to.equal(WINDOW / 2 + MIN_BUSY_STREAM_WINDOW - WINDOW)
+  })
+
+  it('growAfterFirstPing: true returns credit only until the pong', async () => {
+    const frames = await grantBeforePong({ growAfterFirstPing: true })
+    const credit = frames.filter(f => f.type === FrameType.WindowUpdate && f.streamId === 1).reduce((sum, f) => sum + f.length, 0)
+    expect(credit).to.equal(WINDOW / 2)
+  })
+
+  it('rejects a growAfterFirstPing that is not a boolean', () => {
+    expect(() => yamux({ growAfterFirstPing: 1 as unknown as boolean })).to.throw().with.property('name', 'InvalidParametersError')
+  })
 })

@@ -6,7 +6,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { FrameType, GoAwayCode } from '../../src/core/index.ts'
+import { Flag, FrameType, GoAwayCode, INITIAL_STREAM_WINDOW, MIN_BUSY_STREAM_WINDOW } from '../../src/core/index.ts'
 import { yamux } from '../../src/v2/index.ts'
 import { decodeAll, frame } from '../fixtures/raw-peer.ts'
 import type { YamuxMuxerV2, YamuxV2Init } from '../../src/v2/index.ts'
@@ -219,5 +219,36 @@ describe('libp2p v2 muxer: hostile peer smoke test', () => {
     } finally {
       watch.stop()
     }
+  })
+})
+
+describe('libp2p v2 muxer: window growth before the first pong', () => {
+  /** Credit the muxer grants on stream 1 for half a window of data from a peer that never answers its ping. */
+  async function creditBeforePong (init: YamuxV2Init): Promise<number> {
+    const muxer = yamux({ enableKeepAlive: false, ...init })().createStreamMuxer({
+      direction: 'inbound',
+      onIncomingStream: (stream) => { void readAll(stream).catch(() => {}) }
+    })
+    let release = (): void => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    void muxer.sink((async function * () {
+      yield frame(FrameType.Data, Flag.SYN, 1, INITIAL_STREAM_WINDOW / 2, new Uint8Array(INITIAL_STREAM_WINDOW / 2))
+      await held // the peer goes quiet: the ping stays unanswered
+    })())
+    const out = new Uint8ArrayList()
+    let credit = 0
+    for await (const chunk of muxer.source) {
+      out.append(chunk)
+      credit = decodeAll(out.subarray()).filter(f => f.type === FrameType.WindowUpdate && f.streamId === 1).reduce((sum, f) => sum + f.length, 0)
+      if (credit > 0) { break }
+    }
+    release()
+    muxer.abort(new Error('done'))
+    return credit
+  }
+
+  it('by default the first update makes the busy jump; with growAfterFirstPing, credit only', async () => {
+    expect(await creditBeforePong({})).to.equal(INITIAL_STREAM_WINDOW / 2 + MIN_BUSY_STREAM_WINDOW - INITIAL_STREAM_WINDOW)
+    expect(await creditBeforePong({ growAfterFirstPing: true })).to.equal(INITIAL_STREAM_WINDOW / 2)
   })
 })

@@ -197,6 +197,8 @@ export interface ResultsDocument {
   seconds: number
   /** os.loadavg() when the run started. */
   loadAtStart: number[]
+  /** The chart written beside the document. */
+  chart: string
 }
 
 export function resultsMarkdown (doc: ResultsDocument): string {
@@ -205,7 +207,7 @@ export function resultsMarkdown (doc: ResultsDocument): string {
   const parts: string[] = [
     '# Benchmark results',
     '',
-    `Written by \`npm run bench\` on ${doc.startedAt.toISOString()} (run took ${doc.seconds.toFixed(0)} s${config.quick ? ', BENCH_QUICK=1 smoke run' : ''}). See [README.md](./README.md) for what each scenario does; chart: [results.svg](./results.svg).`,
+    `Written by \`npm run bench\` on ${doc.startedAt.toISOString()} (run took ${doc.seconds.toFixed(0)} s${config.quick ? ', BENCH_QUICK=1 smoke run' : ''}). See [README.md](./README.md) for what each scenario does; chart: [${doc.chart}](./${doc.chart}).`,
     '',
     environment(doc.root),
     `- load average (1/5/15 min): ${doc.loadAtStart.map(l => l.toFixed(2)).join(' / ')} at the start, ${os.loadavg().map(l => l.toFixed(2)).join(' / ')} at the end (other processes on this 2-core machine add noise)`,

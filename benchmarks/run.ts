@@ -215,9 +215,10 @@ async function main (): Promise<void> {
   const subtitle = `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ${startedAt.toISOString()}${config.quick ? ' (quick run)' : ''}`
   // BENCH_RESULTS names the files: RESULTS.md and results.svg by default
   const name = process.env.BENCH_RESULTS ?? 'RESULTS'
-  writeFileSync(path.join(outDir, `${name.toLowerCase()}.svg`), svgChart(ordered, subtitle))
-  writeFileSync(path.join(outDir, `${name}.md`), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown + (nodeMarkdown === '' ? '' : `\n${nodeMarkdown}`), startedAt, seconds, loadAtStart }))
-  log(`wrote ${path.join(outDir, `${name}.md`)} and ${name.toLowerCase()}.svg in ${seconds.toFixed(0)} s`)
+  const chart = `${name.toLowerCase()}.svg`
+  writeFileSync(path.join(outDir, chart), svgChart(ordered, subtitle))
+  writeFileSync(path.join(outDir, `${name}.md`), resultsMarkdown({ root, config, results: ordered, goalsTable: goalsMarkdown + (nodeMarkdown === '' ? '' : `\n${nodeMarkdown}`), startedAt, seconds, loadAtStart, chart }))
+  log(`wrote ${path.join(outDir, `${name}.md`)} and ${chart} in ${seconds.toFixed(0)} s`)
   // a contender may leave timers or sockets behind: the run is over
   setTimeout(() => process.exit(0), 100).unref()
 }

@@ -92,10 +92,6 @@ function experimentOptions (): YamuxMuxerInit {
   const json = process.env.BENCH_OURS_X
   return json === undefined || json === '' ? {} : JSON.parse(json)
 }
-const experimentMuxer = (limit: number): Libp2pMuxer => ourMuxer(limit, experimentOptions())
-const experimentFactory = cached((limit) => experimentMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
-const waitingMuxer = (limit: number): Libp2pMuxer => ourMuxer(limit, { growAfterFirstPing: true })
-const waitingFactory = cached((limit) => waitingMuxer(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
 const chainsafeFactory = cached((limit) => chainsafeMuxer(limit)({}))
 const mplexFactory = cached((limit) => mplexMuxer(limit)({}))
 
@@ -113,22 +109,16 @@ export const OURS: MuxerContender = {
   }
 }
 
-export const OURS_X: MuxerContender = {
-  ...OURS,
-  name: 'ours-x',
-  label: 'ours with BENCH_OURS_X',
-  create: (conn, limit) => experimentFactory(limit).createStreamMuxer(conn),
-  libp2p: experimentMuxer
+/** Ours with other settings; `libp2p(limit)` makes its libp2p muxer. */
+function ourVariant (name: string, label: string, libp2p: (limit: number) => Libp2pMuxer): MuxerContender {
+  const factory = cached((limit) => libp2p(limit)({}) as StreamMuxerFactory<YamuxMuxer>)
+  return { ...OURS, name, label, create: (conn, limit) => factory(limit).createStreamMuxer(conn), libp2p }
 }
 
+export const OURS_X = ourVariant('ours-x', 'ours with BENCH_OURS_X', (limit) => ourMuxer(limit, experimentOptions()))
+
 /** Ours holding windows until the first pong, as on a connection nothing crossed (fresh-connection.ts). */
-export const OURS_WAIT: MuxerContender = {
-  ...OURS,
-  name: 'ours-wait',
-  label: 'ours with growAfterFirstPing',
-  create: (conn, limit) => waitingFactory(limit).createStreamMuxer(conn),
-  libp2p: waitingMuxer
-}
+export const OURS_WAIT = ourVariant('ours-wait', 'ours with growAfterFirstPing', (limit) => ourMuxer(limit, { growAfterFirstPing: true }))
 
 export const CHAINSAFE: MuxerContender = {
   kind: 'muxer',

@@ -2,7 +2,7 @@
 import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { WindowBudget, addSendCredit, chargeReceive, recordConsumed, takeCredit } from '../../src/core/flow-control.ts'
-import { Flag, FrameType, INITIAL_STREAM_WINDOW, MAX_U32, MIN_BUSY_STREAM_WINDOW, ReceiveWindowExceededError, WindowOverflowError } from '../../src/core/index.ts'
+import { Flag, FrameType, INITIAL_STREAM_WINDOW, InvalidConfigError, MAX_U32, MIN_BUSY_STREAM_WINDOW, ReceiveWindowExceededError, WindowOverflowError, resolveConfig } from '../../src/core/index.ts'
 import { StreamRecord } from '../../src/core/stream-record.ts'
 import { RawHarness, frame } from '../fixtures/raw-peer.ts'
 import { SessionPair, equalBytes, pattern, writeAll } from '../fixtures/session-pair.ts'
@@ -218,6 +218,11 @@ describe('flow control: growth waits for the session\'s first ping', () => {
     // RTT tuning past the jump still needs an RTT: half of the 1 MiB window
     // consumed at once grants credit only
     expect(feed(h, MIN_BUSY_STREAM_WINDOW / 2, false)).to.equal(MIN_BUSY_STREAM_WINDOW / 2)
+  })
+
+  it('growAfterFirstPing is on by default and must be a boolean', () => {
+    expect(resolveConfig().growAfterFirstPing).to.equal(true)
+    expect(() => resolveConfig({ growAfterFirstPing: 'no' as unknown as boolean })).to.throw(InvalidConfigError, 'growAfterFirstPing must be a boolean')
   })
 })
 

@@ -20,7 +20,7 @@ export class PingState {
    * peer in the same process (or a coarse browser clock) answers within one tick.
    */
   srtt = -1
-  /** The session's first ping came back or failed (window growth waits for it). */
+  /** The session's first ping came back or failed (window growth waits for it, with growAfterFirstPing). */
   firstSettled = false
   /** Any frame arrived since the last keep-alive tick. */
   heardFromPeer = false

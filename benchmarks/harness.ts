@@ -154,3 +154,24 @@ export function errorMessage (err: unknown): string {
   if (err instanceof Error) { return `${err.name}: ${err.message}` }
   return String(err)
 }
+
+/**
+ * The order the contenders run in during `round`: the rows of a balanced
+ * Latin square (Williams' design). Over n rounds (2n when n is odd) every
+ * contender runs once in every position and directly after every other
+ * contender equally often. A plain rotation keeps the neighbours fixed
+ * (with A, B, C, D, C always runs right after B), which biases a pair
+ * whenever a run is slowed or sped up by the one before it.
+ */
+export function roundOrder<T> (items: readonly T[], round: number): T[] {
+  const n = items.length
+  const period = n % 2 === 0 ? n : 2 * n
+  const r = ((round % period) + period) % period
+  const row: T[] = []
+  // column offsets 0, 1, n-1, 2, n-2, …: consecutive differences 1, -2, 3, -4, … are distinct mod n
+  for (let i = 0, low = 1, high = n - 1; i < n; i++) {
+    const offset = i === 0 ? 0 : (i % 2 === 1 ? low++ : high--)
+    row.push(items[(offset + r) % n])
+  }
+  return r >= n ? row.reverse() : row
+}

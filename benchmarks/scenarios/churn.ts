@@ -6,7 +6,7 @@
  * flight. The bare transport has no streams: its row is 1 KiB echo round
  * trips on the connection (same concurrency), a ceiling for reference.
  */
-import { beforeTimedRun, closeMuxer, deferred, errorMessage, guarded } from '../harness.ts'
+import { beforeTimedRun, closeMuxer, deferred, errorMessage, guarded, roundOrder } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
 import { churnV2 } from './v2.ts'
@@ -176,7 +176,7 @@ export async function churnRun (contender: Contender, options: ChurnOptions): Pr
 
 export async function runChurnRound (round: number, cases: ChurnCase[], contenders: Contender[], config: BenchConfig, runner: Runner, log: (line: string) => void): Promise<void> {
   for (const c of cases) {
-    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length])
+    const order = roundOrder(contenders, round)
     for (const contender of order) {
       try {
         const sample = await runner.churn(contender, { streams: config.churnStreams, parallel: c.parallel, timeoutMs: config.runTimeoutMs })

@@ -12,7 +12,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import { beforeTimedRun, deferred, errorMessage, guarded, writeAll } from '../harness.ts'
+import { beforeTimedRun, deferred, errorMessage, guarded, roundOrder, writeAll } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { tcpPair } from '../transports.ts'
 import type { BenchConfig } from '../config.ts'
@@ -201,7 +201,7 @@ export async function warmUpFullStack (cases: FullStackCase[], contenders: Conte
 
 export async function runFullStackRound (round: number, cases: FullStackCase[], contenders: Contender[], config: BenchConfig, runner: Runner, log: (line: string) => void): Promise<void> {
   for (const c of cases) {
-    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length])
+    const order = roundOrder(contenders, round)
     for (const contender of order) {
       try {
         const r = await runner.fullStack(contender, runOptions(c, config, config.fullStackBytes))

@@ -7,7 +7,7 @@
  * (until the listener has seen every stream); the child's peak RSS.
  */
 import { fork } from 'node:child_process'
-import { errorMessage } from '../harness.ts'
+import { errorMessage, roundOrder } from '../harness.ts'
 import { IDLE_WARM_UP, IdleStreams } from '../idle-streams.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
@@ -89,7 +89,7 @@ export async function runChild (contender: string, n: number, timeoutMs: number,
 
 export async function runMemoryRound (round: number, result: CaseResult, contenders: Contender[], config: BenchConfig, log: (line: string) => void): Promise<void> {
   const muxers = contenders.filter(c => c.kind !== 'bare')
-  const order = muxers.map((_, i) => muxers[(i + round) % muxers.length])
+  const order = roundOrder(muxers, round)
   for (const contender of order) {
     try {
       const sample = await runChild(contender.name, config.memoryStreams, config.runTimeoutMs)

@@ -5,7 +5,7 @@
  * sequential churn (streams/s), heap per idle stream (child process). Runs
  * go to the contenders' worker processes, interleaved round by round.
  */
-import { errorMessage } from '../harness.ts'
+import { errorMessage, roundOrder } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { runChild } from './memory.ts'
 import { STALL_MS } from './node-runs.ts'
@@ -91,7 +91,7 @@ export function nodeCases (config: BenchConfig, contenders: NodeContender[]): No
 }
 
 function order<T> (list: T[], round: number): T[] {
-  return list.map((_, i) => list[(i + round) % list.length])
+  return roundOrder(list, round)
 }
 
 /** One unrecorded pass at 1/8 (throughput) and 1/10 (churn) size, so round 1 is not the JIT's warm-up. */

@@ -5,7 +5,7 @@
  * worker after an unrecorded warm-up round. The memory scenario times the
  * same in a fresh child process, where most of it is V8 compiling the code.
  */
-import { beforeTimedRun, closeMuxer, deferred, errorMessage, guarded } from '../harness.ts'
+import { beforeTimedRun, closeMuxer, deferred, errorMessage, guarded, roundOrder } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { inProcessPair } from '../transports.ts'
 import { PER_STREAM_METRICS } from './churn.ts'
@@ -86,7 +86,7 @@ export async function openBurstRun (contender: MuxerContender, options: OpenBurs
  */
 export async function runOpenBurstRound (round: number, result: CaseResult, contenders: Contender[], config: BenchConfig, runner: Runner, log: (line: string) => void, record = true): Promise<void> {
   const muxers = openBurstContenders(contenders)
-  const order = muxers.map((_, i) => muxers[(i + round) % muxers.length])
+  const order = roundOrder(muxers, round)
   for (const contender of order) {
     try {
       const sample = await runner.openBurst(contender, { streams: config.memoryStreams, timeoutMs: config.runTimeoutMs })

@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deferred, errorMessage } from '../harness.ts'
+import { deferred, errorMessage, roundOrder } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import type { BenchConfig } from '../config.ts'
 import type { Contender } from '../contenders.ts'
@@ -194,7 +194,7 @@ export async function runSplit (cases: SplitCase[], contenders: Contender[], con
       }
       for (let round = 0; round < config.splitRounds; round++) {
         log(`two-process round ${round + 1}/${config.splitRounds} (${c.streams} stream${c.streams === 1 ? '' : 's'})`)
-        const order = v3.map((_, i) => v3[(i + round) % v3.length])
+        const order = roundOrder(v3, round)
         for (const contender of order) {
           await recordRound(c, round, contender.name, pairs.get(contender.name) as PeerPair, config, log)
         }

@@ -4,7 +4,7 @@
  * over TCP loopback. MB/s (10^6 bytes) of payload delivered end to end, and
  * CPU seconds (user + system, both ends: one process) per GiB of payload.
  */
-import { errorMessage } from '../harness.ts'
+import { errorMessage, roundOrder } from '../harness.ts'
 import { CaseResult } from '../results.ts'
 import { selectTransports } from '../transports.ts'
 import type { BenchConfig } from '../config.ts'
@@ -71,8 +71,8 @@ export async function warmUpThroughput (cases: ThroughputCase[], contenders: Con
 
 export async function runThroughputRound (round: number, cases: ThroughputCase[], contenders: Contender[], config: BenchConfig, runner: Runner, log: (line: string) => void): Promise<void> {
   for (const c of cases) {
-    // rotate the order each round so no contender always runs first
-    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length])
+    // a new order each round: no contender always first, or always after the same one
+    const order = roundOrder(contenders, round)
     for (const contender of order) {
       try {
         const r = await runner.transfer(contender, {

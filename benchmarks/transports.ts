@@ -160,8 +160,9 @@ export const UPGRADE_EXCHANGE: Array<['dialer' | 'listener', number]> = [
  * Resolves once `conn` has received `bytes` more bytes. What came in the
  * same read after them is the peer's muxer already talking (its first ping,
  * say): it goes back to the connection for the muxer, as libp2p's upgrader
- * hands it on. Dropping it lost the listener's first ping in most runs, so
- * its RTT was never measured and its windows never grew past 1 MiB.
+ * hands it on. Dropping it lost the listener's first ping whenever the two
+ * came in one read: its RTT was never measured and its windows never grew
+ * past 1 MiB.
  */
 async function receive (conn: MultiaddrConnection, bytes: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
